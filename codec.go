@@ -1,0 +1,82 @@
+package authgate
+
+import (
+	"crypto/hkdf"
+	"crypto/sha256"
+	"fmt"
+
+	"github.com/gorilla/securecookie"
+)
+
+// Codec turns a value into a cookie value and back, binding it to the
+// cookie's name. It has the shape of [securecookie.Codec], so a
+// *securecookie.SecureCookie is a Codec. Decode must fail for a value that
+// was not produced by Encode with the same name, and must be safe for
+// concurrent use.
+//
+// The default codec is securecookie with JSONEncoder, HMAC-SHA256 and
+// AES-256 (CTR), keyed per purpose from [Config.Secrets]; a later
+// NextAuth-compatible JWE codec plugs in here.
+type Codec interface {
+	Encode(name string, value any) (string, error)
+	Decode(name, value string, dst any) error
+}
+
+// Key purposes. Each purpose gets its own keys, derived with HKDF, so a
+// value minted for one purpose never verifies as another.
+const (
+	purposeSession = "authgate session cookie v1"
+	purposeCSRF    = "authgate csrf token v1"
+)
+
+// deriveKey derives a 32-byte key for purpose from secret with HKDF-SHA256.
+func deriveKey(secret []byte, purpose string) []byte {
+	k, err := hkdf.Key(sha256.New, secret, nil, purpose, 32)
+	if err != nil {
+		// Only possible for a length over 255*32 bytes.
+		panic("authgate: hkdf: " + err.Error())
+	}
+	return k
+}
+
+// rotatingCodec encodes with the first securecookie and decodes with each in
+// turn: key rotation.
+type rotatingCodec []*securecookie.SecureCookie
+
+// newSessionCodec builds the default session codec from the secrets.
+// maxLength bounds the encoded value, maxAge is the securecookie timestamp
+// limit (defence in depth on top of the token's own exp).
+func newSessionCodec(secrets [][]byte, signOnly bool, maxLength int, maxAgeSeconds int) rotatingCodec {
+	c := make(rotatingCodec, 0, len(secrets))
+	for _, s := range secrets {
+		hashKey := deriveKey(s, purposeSession+" hmac")
+		var blockKey []byte
+		if !signOnly {
+			blockKey = deriveKey(s, purposeSession+" aes")
+		}
+		sc := securecookie.New(hashKey, blockKey)
+		sc.SetSerializer(securecookie.JSONEncoder{})
+		sc.MaxLength(maxLength)
+		sc.MaxAge(maxAgeSeconds)
+		c = append(c, sc)
+	}
+	return c
+}
+
+func (c rotatingCodec) Encode(name string, value any) (string, error) {
+	return c[0].Encode(name, value)
+}
+
+func (c rotatingCodec) Decode(name, value string, dst any) error {
+	var first error
+	for _, sc := range c {
+		err := sc.Decode(name, value, dst)
+		if err == nil {
+			return nil
+		}
+		if first == nil {
+			first = err
+		}
+	}
+	return fmt.Errorf("%w: %w", ErrInvalidSession, first)
+}

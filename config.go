@@ -1,0 +1,263 @@
+package authgate
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Config configures an [Auth]. Its zero value is not usable: Secrets, URL
+// and Authorize are required. Every other field is optional and its zero
+// value is the documented, secure default. [New] copies the Config; changing
+// it afterwards has no effect.
+type Config[T any] struct {
+	// Secrets sign and encrypt everything authgate mints. The first secret
+	// signs; every secret verifies, so a new secret can be put first while
+	// the old one still accepts existing sessions (key rotation). Each must
+	// be at least 32 bytes of high-entropy data (for example
+	// `openssl rand -base64 32`). Keys for each purpose (session cookie,
+	// CSRF token) are derived from them with HKDF. Required.
+	Secrets []string
+
+	// URL is the public origin of the app, such as "https://example.com" or
+	// "http://localhost:3000". It decides the Secure flag and the
+	// __Secure-/__Host- cookie prefixes (https), prefixes every URL authgate
+	// emits, and is the only origin the default redirect policy allows. The
+	// Host and X-Forwarded-* headers never override it. It must be an
+	// absolute http or https URL without path, query or user info. Required.
+	URL string
+
+	// BasePath is where [Auth.Handler] is mounted. The default is
+	// "/api/auth", which is what next-auth/react expects.
+	BasePath string
+
+	// Authorize checks submitted credentials and returns the user, or nil
+	// when they are wrong. It receives the submitted fields without the
+	// protocol's own (csrfToken, callbackUrl, json, redirect). Use
+	// [Credentials.CheckPassword] to compare the password, also for unknown
+	// users (pass an empty hash), so that every attempt costs one hash
+	// comparison. Returning a *[CredentialsError] chooses the error code
+	// shown to the client; any other error is logged and answered as
+	// "CredentialsSignin". Required.
+	Authorize func(ctx context.Context, c *Credentials) (*User[T], error)
+
+	// Callbacks are the signIn, jwt, session and redirect hooks. Each nil
+	// callback uses its documented default.
+	Callbacks Callbacks[T]
+
+	// Events are optional notifications of sign-in and sign-out.
+	Events Events[T]
+
+	// Pages replaces the built-in pages with the app's own.
+	Pages Pages
+
+	// MaxAge is the idle timeout: a session not used for this long expires.
+	// The default is 30 days, as in NextAuth.
+	MaxAge time.Duration
+
+	// UpdateAge is how often an active session's cookie is re-issued, which
+	// slides its idle timeout forward and runs the JWT callback with
+	// TriggerRefresh. The default is 24 hours. It must not exceed MaxAge.
+	UpdateAge time.Duration
+
+	// MaxLifetime is the absolute lifetime of a session, counted from
+	// sign-in; re-issuing never extends it. The default is 90 days. When it
+	// is shorter than MaxAge it caps every cookie's expiry.
+	MaxLifetime time.Duration
+
+	// SignOnly stores the token signed (HMAC-SHA256) but not encrypted. The
+	// default (false) also encrypts it with AES-256. Signing alone still
+	// stops tampering, but anyone holding the cookie (the user, a browser
+	// extension, a proxy log) can read every claim, so use it only when the
+	// token holds nothing private and a smaller, debuggable cookie matters.
+	SignOnly bool
+
+	// Codec encodes the session cookie. The default is securecookie with
+	// JSON, HMAC-SHA256 and AES-256 keyed from Secrets (see SignOnly).
+	Codec Codec
+
+	// Hasher hashes and compares passwords. The default is [BcryptHasher]
+	// with cost 10. Its cost should match the stored hashes.
+	Hasher PasswordHasher
+
+	// Limiter throttles sign-in attempts per account and per client
+	// address before any password work. The default is an in-memory limiter
+	// (see [NewMemoryLimiter]).
+	Limiter Limiter
+
+	// Revocations remembers signed-out sessions server-side. The default is
+	// an in-memory store (see [NewMemoryRevocationStore]).
+	Revocations RevocationStore
+
+	// AccountKey returns the canonical account name used to throttle
+	// sign-in attempts; it must be what Authorize uses for the lookup. The
+	// default is the "username" field (or "email" when there is no
+	// username), trimmed and lower-cased.
+	AccountKey func(c *Credentials) string
+
+	// TrustedProxies are the addresses of reverse proxies whose
+	// X-Forwarded-For header is believed when finding the client address.
+	// The default is none: the client address is RemoteAddr's host.
+	TrustedProxies []netip.Prefix
+
+	// MaxConcurrentHashes bounds how many password comparisons run at once;
+	// a sign-in that cannot start one within a short wait is answered with
+	// 503 and Retry-After. The default is GOMAXPROCS.
+	MaxConcurrentHashes int
+
+	// MaxCookieChunks bounds how many cookies of 3933 bytes one session may
+	// be split into, as NextAuth does for large tokens. A bigger session
+	// fails to sign in with [ErrSessionTooLarge]. The default is 4; 1
+	// disables chunking.
+	MaxCookieChunks int
+
+	// MaxBodyBytes bounds request bodies of the protocol handler; a larger
+	// body is answered with 413. The default is 16 KiB.
+	MaxBodyBytes int64
+
+	// Logger receives one structured event per decision (sign-in, sign-out,
+	// rejected cookie, refused CSRF). It never receives a password, secret
+	// or cookie value. The default is [slog.Default].
+	Logger *slog.Logger
+
+	// ErrorHandler writes the response when a guard refuses a request; err
+	// wraps [ErrUnauthenticated] or [ErrForbidden]. The default answers
+	// browser navigations (GET with Accept: text/html) to an anonymous
+	// request with a redirect to the sign-in page carrying callbackUrl, and
+	// everything else with 401 or 403 and a small JSON body.
+	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
+
+	// Now is the clock. The default is [time.Now]; tests inject their own.
+	Now func() time.Time
+}
+
+// Pages names the app's own pages, as paths on [Config.URL] (for example
+// "/login"). An empty field keeps the built-in page.
+type Pages struct {
+	// SignIn receives ?callbackUrl=…&error=… instead of the built-in form;
+	// guards send anonymous browsers here.
+	SignIn string
+	// SignOut replaces the built-in sign-out confirmation page.
+	SignOut string
+	// Error receives ?error=CODE instead of the built-in error page.
+	Error string
+}
+
+// Defaults of [Config].
+const (
+	DefaultBasePath        = "/api/auth"
+	DefaultMaxAge          = 30 * 24 * time.Hour
+	DefaultUpdateAge       = 24 * time.Hour
+	DefaultMaxLifetime     = 90 * 24 * time.Hour
+	DefaultMaxCookieChunks = 4
+	DefaultMaxBodyBytes    = 16 << 10
+)
+
+const minSecretBytes = 32
+
+// validate checks c and fills in every default. It reports the first
+// problem, wrapped in ErrConfig.
+func (c *Config[T]) validate() error {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: %s", ErrConfig, fmt.Sprintf(format, args...))
+	}
+	if len(c.Secrets) == 0 {
+		return bad("no secret: set Secrets (at least %d bytes, e.g. from AUTH_SECRET)", minSecretBytes)
+	}
+	for i, s := range c.Secrets {
+		if len(s) < minSecretBytes {
+			return bad("secret %d is %d bytes; at least %d are required", i, len(s), minSecretBytes)
+		}
+	}
+	if c.URL == "" {
+		return bad("no URL: set the public origin, such as https://example.com")
+	}
+	u, err := url.Parse(c.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Opaque != "" {
+		return bad("URL %q is not an absolute http or https URL", c.URL)
+	}
+	if u.User != nil || u.RawQuery != "" || u.Fragment != "" || (u.Path != "" && u.Path != "/") {
+		return bad("URL %q must be an origin only (no user info, path, query or fragment); put the mount path in BasePath", c.URL)
+	}
+	if c.BasePath == "" {
+		c.BasePath = DefaultBasePath
+	}
+	if !validBasePath(c.BasePath) {
+		return bad("BasePath %q must start with '/', not end with '/', and contain only unreserved path characters", c.BasePath)
+	}
+	if c.Authorize == nil {
+		return bad("no Authorize function")
+	}
+	for name, p := range map[string]string{"SignIn": c.Pages.SignIn, "SignOut": c.Pages.SignOut, "Error": c.Pages.Error} {
+		if p != "" && (!strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.ContainsAny(p, "\\?#") || hasCtl(p)) {
+			return bad("Pages.%s %q must be a path on the app's origin, such as /login", name, p)
+		}
+	}
+	if c.MaxAge == 0 {
+		c.MaxAge = DefaultMaxAge
+	}
+	if c.UpdateAge == 0 {
+		c.UpdateAge = DefaultUpdateAge
+	}
+	if c.MaxLifetime == 0 {
+		c.MaxLifetime = DefaultMaxLifetime
+	}
+	if c.MaxAge < time.Second || c.UpdateAge < 0 || c.MaxLifetime < time.Second {
+		return bad("MaxAge and MaxLifetime must be at least a second, UpdateAge not negative")
+	}
+	if c.UpdateAge > c.MaxAge {
+		return bad("UpdateAge (%v) exceeds MaxAge (%v): sessions would expire before they are re-issued", c.UpdateAge, c.MaxAge)
+	}
+	if c.MaxCookieChunks == 0 {
+		c.MaxCookieChunks = DefaultMaxCookieChunks
+	}
+	if c.MaxCookieChunks < 1 || c.MaxCookieChunks > 32 {
+		return bad("MaxCookieChunks %d is outside 1..32", c.MaxCookieChunks)
+	}
+	if c.MaxBodyBytes == 0 {
+		c.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if c.MaxBodyBytes < 1024 {
+		return bad("MaxBodyBytes %d is below 1024", c.MaxBodyBytes)
+	}
+	if c.MaxConcurrentHashes < 0 {
+		return bad("MaxConcurrentHashes %d is negative", c.MaxConcurrentHashes)
+	}
+	if c.Hasher == nil {
+		c.Hasher = BcryptHasher{}
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return nil
+}
+
+func validBasePath(p string) bool {
+	if p == "/" || !strings.HasPrefix(p, "/") || strings.HasSuffix(p, "/") || strings.Contains(p, "//") {
+		return false
+	}
+	for i := 0; i < len(p); i++ {
+		b := p[i]
+		if !(b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' || strings.IndexByte("/-._~", b) >= 0) {
+			return false
+		}
+	}
+	return true
+}
+
+func hasCtl(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] == 0x7f {
+			return true
+		}
+	}
+	return false
+}

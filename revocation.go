@@ -1,0 +1,24 @@
+package authgate
+
+import (
+	"context"
+	"time"
+)
+
+// RevocationStore remembers sessions ended server-side, so a captured copy
+// of a signed-out cookie is anonymous. Entries are keyed on the session id
+// and subject inside the verified token, never on the raw cookie string.
+//
+// Revoked runs on every authenticated request: an in-memory implementation
+// must answer without I/O. Implementations must be safe for concurrent use.
+type RevocationStore interface {
+	// RevokeSession ends one session; the entry may be forgotten after
+	// expires (the session's own expiry).
+	RevokeSession(ctx context.Context, sessionID string, expires time.Time) error
+	// RevokeUser ends every session of subject that signed in before
+	// before ("sign out everywhere", or after a password change).
+	RevokeUser(ctx context.Context, subject string, before time.Time) error
+	// Revoked reports whether the session sessionID of subject, signed in
+	// at authTime, has been revoked. An error fails closed.
+	Revoked(ctx context.Context, sessionID, subject string, authTime time.Time) (bool, error)
+}
