@@ -15,10 +15,14 @@ type RevocationStore interface {
 	// RevokeSession ends one session; the entry may be forgotten after
 	// expires (the session's own expiry).
 	RevokeSession(ctx context.Context, sessionID string, expires time.Time) error
-	// RevokeUser ends every session of subject that signed in before
-	// before ("sign out everywhere", or after a password change).
+	// RevokeUser ends every session of subject that signed in at or before
+	// before ("sign out everywhere", or after a password change). Sign-in
+	// times have one-second resolution (the token's auth_time), so a
+	// session whose auth_time is in the same second as before is revoked
+	// too: the comparison fails closed.
 	RevokeUser(ctx context.Context, subject string, before time.Time) error
 	// Revoked reports whether the session sessionID of subject, signed in
-	// at authTime, has been revoked. An error fails closed.
+	// at authTime, has been revoked: sessionID was revoked, or authTime is
+	// not after the subject's latest RevokeUser time. An error fails closed.
 	Revoked(ctx context.Context, sessionID, subject string, authTime time.Time) (bool, error)
 }
