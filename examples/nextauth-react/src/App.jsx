@@ -1,0 +1,89 @@
+import { useState } from "react"
+import { signIn, signOut, useSession } from "next-auth/react"
+
+// The seed's custom sign-in form, written as in any next-auth v4 app: the
+// unmodified next-auth/react client talks to the authgate demo (Go), which
+// serves this page from the same origin.
+export default function App() {
+  const { data: session, status, update } = useSession()
+  const [signInResult, setSignInResult] = useState(null)
+  const [updateResult, setUpdateResult] = useState(null)
+  const [signOutResult, setSignOutResult] = useState(null)
+
+  async function onSubmit(event) {
+    event.preventDefault()
+    const form = new FormData(event.currentTarget)
+    // redirect:false → resolves to {error, status, ok, url} instead of
+    // navigating; a wrong password gives ok:false, error:"CredentialsSignin".
+    const result = await signIn("credentials", {
+      username: form.get("username"),
+      password: form.get("password"),
+      redirect: false,
+    })
+    setSignInResult(result)
+  }
+
+  async function onUpdate() {
+    // POST /api/auth/session: the server's jwt callback runs with
+    // trigger "update" and this data; the demo copies the note (and only
+    // the note: never a role) into the session.
+    setUpdateResult(await update({ note: "hello from update()" }))
+  }
+
+  async function onSignOut() {
+    setSignOutResult(await signOut({ redirect: false }))
+    setSignInResult(null)
+    setUpdateResult(null)
+  }
+
+  return (
+    <main>
+      <h1>next-auth/react + authgate</h1>
+      <p>
+        useSession() status: <strong id="status">{status}</strong>
+      </p>
+
+      {session ? (
+        <section className="card">
+          <p>
+            Signed in as <strong id="name">{session.user?.name}</strong>, role{" "}
+            <strong id="role">{session.user?.role}</strong>
+          </p>
+          <p>
+            Last update(): trigger <strong id="update-trigger">{session.claims?.updateTrigger ?? "none"}</strong>,
+            note <strong id="update-note">{session.claims?.note ?? "none"}</strong>
+          </p>
+          <button id="update" onClick={onUpdate}>
+            Call update()
+          </button>{" "}
+          <button id="signout" onClick={onSignOut}>
+            Sign out
+          </button>
+        </section>
+      ) : (
+        <form className="card" onSubmit={onSubmit}>
+          <label>
+            Username <input id="username" name="username" autoComplete="username" required />
+          </label>
+          <label>
+            Password{" "}
+            <input id="password" name="password" type="password" autoComplete="current-password" required />
+          </label>
+          <button id="signin" type="submit">
+            Sign in
+          </button>
+        </form>
+      )}
+
+      <h2>Results</h2>
+      <p>signIn(): </p>
+      <pre id="signin-result">{signInResult ? JSON.stringify(signInResult) : "-"}</pre>
+      <p>update(): </p>
+      <pre id="update-result">{updateResult ? JSON.stringify(updateResult) : "-"}</pre>
+      <p>signOut(): </p>
+      <pre id="signout-result">{signOutResult ? JSON.stringify(signOutResult) : "-"}</pre>
+      <p>useSession().data:</p>
+      <pre id="session">{JSON.stringify(session, null, 2)}</pre>
+    </main>
+  )
+}
