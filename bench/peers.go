@@ -24,7 +24,7 @@ import (
 
 // Fixed keys: the benchmark measures work, not key generation.
 var (
-	hashKey  = []byte("bench-hmac-key-0123456789abcdef!")     // 32 bytes
+	hashKey  = []byte("bench-hmac-key-0123456789abcdef!")       // 32 bytes
 	blockKey = []byte("bench-aes256-key-0123456789abcdef"[:32]) // AES-256
 )
 
