@@ -1,7 +1,12 @@
 package authgate
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
 	"slices"
 	"time"
 )
@@ -134,5 +139,245 @@ func newSession[T any](tok *Token[T]) *Session[T] {
 		id:       tok.ID,
 		authTime: time.Unix(tok.AuthTime, 0),
 		issuedAt: time.Unix(tok.IssuedAt, 0),
+	}
+}
+
+// decodeToken turns a raw session cookie value into a token whose MAC (and
+// encryption) verified. It does not check times, audience or revocation;
+// checkToken does, on every request.
+func (a *Auth[T]) decodeToken(raw string) (*Token[T], error) {
+	tok := new(Token[T])
+	if err := a.codec.Decode(a.sessionCookie, raw, tok); err != nil {
+		if errors.Is(err, ErrInvalidSession) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("%w: %w", ErrInvalidSession, err)
+	}
+	return tok, nil
+}
+
+// checkToken applies every rule that does not depend on the cookie's bytes:
+// audience, shape, issue time not in the future, idle timeout, absolute
+// lifetime and server-side revocation. It runs on every request, also for
+// tokens served from a cache.
+func (a *Auth[T]) checkToken(ctx context.Context, tok *Token[T], now time.Time) error {
+	if tok.Audience != a.audience || tok.Subject == "" || len(tok.ID) != sessionIDLen {
+		return fmt.Errorf("%w: wrong audience or shape", ErrInvalidSession)
+	}
+	n := now.Unix()
+	switch {
+	case tok.IssuedAt > n+int64(clockSkew/time.Second):
+		return fmt.Errorf("%w: issued in the future", ErrInvalidSession)
+	case tok.AuthTime <= 0 || tok.AuthTime > tok.IssuedAt:
+		return fmt.Errorf("%w: bad sign-in time", ErrInvalidSession)
+	case n >= tok.ExpiresAt || n >= tok.IssuedAt+int64(a.cfg.MaxAge/time.Second):
+		return fmt.Errorf("%w: idle timeout", ErrSessionExpired)
+	case n >= tok.AuthTime+int64(a.cfg.MaxLifetime/time.Second):
+		return fmt.Errorf("%w: absolute lifetime", ErrSessionExpired)
+	}
+	if a.cfg.Revocations != nil {
+		revoked, err := a.cfg.Revocations.Revoked(ctx, tok.ID, tok.Subject, time.Unix(tok.AuthTime, 0))
+		if err != nil {
+			return fmt.Errorf("%w: revocation store: %w", ErrSessionRevoked, err)
+		}
+		if revoked {
+			return ErrSessionRevoked
+		}
+	}
+	return nil
+}
+
+// sessionIDLen is the length of a session id: 16 random bytes, base64url.
+const sessionIDLen = 22
+
+// stamp sets the registered claims of tok for an issue at now: a fresh
+// session id and sign-in time when the token is new, and the issue and
+// expiry times, which never pass the absolute lifetime.
+func (a *Auth[T]) stamp(tok *Token[T], now time.Time) {
+	if tok.ID == "" {
+		tok.ID = newSessionID()
+	}
+	if tok.AuthTime == 0 {
+		tok.AuthTime = now.Unix()
+	}
+	tok.IssuedAt = now.Unix()
+	tok.ExpiresAt = min(tok.IssuedAt+int64(a.cfg.MaxAge/time.Second), tok.AuthTime+int64(a.cfg.MaxLifetime/time.Second))
+	tok.Audience = a.audience
+}
+
+// encode stamps tok and encodes it as a session cookie value.
+func (a *Auth[T]) encode(tok *Token[T], now time.Time) (string, error) {
+	a.stamp(tok, now)
+	v, err := a.codec.Encode(a.sessionCookie, tok)
+	if err != nil {
+		return "", fmt.Errorf("authgate: encode session: %w", err)
+	}
+	if len(v) > a.cfg.MaxCookieChunks*chunkSize {
+		return "", fmt.Errorf("%w: %d bytes encoded, at most %d fit in %d cookies", ErrSessionTooLarge, len(v), a.cfg.MaxCookieChunks*chunkSize, a.cfg.MaxCookieChunks)
+	}
+	return v, nil
+}
+
+// issue stamps tok and writes it as the session cookie.
+func (a *Auth[T]) issue(w http.ResponseWriter, r *http.Request, tok *Token[T], now time.Time) error {
+	v, err := a.encode(tok, now)
+	if err != nil {
+		return err
+	}
+	return a.setSessionCookies(w, r, v, time.Unix(tok.ExpiresAt, 0), now)
+}
+
+// NewSessionCookies mints the session cookies a successful sign-in of u
+// would set (the JWT callback runs with TriggerSignIn), without checking
+// credentials or running the SignIn callback. It serves flows that
+// authenticate the user another way, such as signing in right after
+// sign-up, and tests (see package authgatetest). Usually it returns one
+// cookie; large sessions are chunked.
+func (a *Auth[T]) NewSessionCookies(ctx context.Context, u *User[T]) ([]*http.Cookie, error) {
+	if u == nil || u.ID == "" {
+		return nil, fmt.Errorf("%w: user without ID", ErrInvalidSession)
+	}
+	account := Account{Provider: "credentials", Type: "credentials", ProviderAccountID: u.ID}
+	tok, err := a.runJWT(ctx, JWTParams[T]{Token: tokenFromUser(u), Trigger: TriggerSignIn, User: u, Account: &account})
+	if err != nil {
+		return nil, err
+	}
+	now := a.now()
+	v, err := a.encode(tok, now)
+	if err != nil {
+		return nil, err
+	}
+	return a.sessionCookies(v, time.Unix(tok.ExpiresAt, 0), now)
+}
+
+// SignOutEverywhere revokes every session subject signed in to until now
+// (and in the current second), through [Config.Revocations]: the hook for
+// "sign out of all devices" and for password changes. Sessions signed in
+// later are unaffected.
+func (a *Auth[T]) SignOutEverywhere(ctx context.Context, subject string) error {
+	if a.cfg.Revocations == nil {
+		return fmt.Errorf("%w: no revocation store", ErrConfig)
+	}
+	if err := a.cfg.Revocations.RevokeUser(ctx, subject, a.now()); err != nil {
+		return fmt.Errorf("authgate: sign out everywhere: %w", err)
+	}
+	a.logDecision(ctx, slog.LevelInfo, "authgate: signed out everywhere",
+		slog.String("event", "signout_everywhere"), slog.String("sub", subject))
+	return nil
+}
+
+// cloneToken returns a copy of tok that callbacks may modify without
+// touching tok (which may be shared through the cache).
+func cloneToken[T any](tok *Token[T]) *Token[T] {
+	c := *tok
+	c.Roles = slices.Clone(tok.Roles)
+	return &c
+}
+
+// tokenFromUser is the token a sign-in starts from, before the JWT callback.
+func tokenFromUser[T any](u *User[T]) *Token[T] {
+	return &Token[T]{
+		Subject: u.ID,
+		Name:    u.Name,
+		Email:   u.Email,
+		Picture: u.Image,
+		Role:    u.Role,
+		Roles:   slices.Clone(u.Roles),
+		Claims:  u.Claims,
+	}
+}
+
+// runJWT runs the JWT callback (or its default) on a copy of tok and keeps
+// the registered claims authgate owns.
+func (a *Auth[T]) runJWT(ctx context.Context, p JWTParams[T]) (*Token[T], error) {
+	if a.cfg.Callbacks.JWT == nil {
+		return p.Token, nil
+	}
+	id, auth := p.Token.ID, p.Token.AuthTime
+	tok, err := a.cfg.Callbacks.JWT(ctx, p)
+	if err != nil {
+		return nil, fmt.Errorf("authgate: jwt callback (%s): %w", p.Trigger, err)
+	}
+	if tok == nil || tok.Subject == "" {
+		return nil, fmt.Errorf("authgate: jwt callback (%s) returned no token or an empty subject", p.Trigger)
+	}
+	tok.ID, tok.AuthTime = id, auth
+	return tok, nil
+}
+
+// buildSession runs the Session callback (or its default) for tok.
+func (a *Auth[T]) buildSession(ctx context.Context, tok *Token[T]) (*Session[T], error) {
+	s := newSession(tok)
+	if a.cfg.Callbacks.Session == nil {
+		return s, nil
+	}
+	out, err := a.cfg.Callbacks.Session(ctx, SessionParams[T]{Session: s, Token: tok})
+	if err != nil {
+		return nil, fmt.Errorf("authgate: session callback: %w", err)
+	}
+	if out == nil {
+		return nil, errors.New("authgate: session callback returned nil")
+	}
+	// The identity of the session is authgate's, whatever the callback did.
+	out.id, out.authTime, out.issuedAt = s.id, s.authTime, s.issuedAt
+	return out, nil
+}
+
+// load reads, verifies and (when due) re-issues the session of r, then
+// runs the Session callback. With w == nil it only reads: no refresh, no
+// cookie cleared. On a rejected cookie it clears the cookie (w != nil) and
+// logs why; ErrNoSession is returned silently.
+func (a *Auth[T]) load(w http.ResponseWriter, r *http.Request) (*Session[T], error) {
+	raw, err := a.sessionValue(r)
+	if err != nil {
+		if err != ErrNoSession {
+			a.reject(w, r, err)
+		}
+		return nil, err
+	}
+	ctx := r.Context()
+	tok, err := a.decodeToken(raw)
+	now := a.now()
+	if err == nil {
+		err = a.checkToken(ctx, tok, now)
+	}
+	if err == nil && w != nil && now.Unix()-tok.IssuedAt >= int64(a.cfg.UpdateAge/time.Second) {
+		tok, err = a.refresh(ctx, w, r, tok, now)
+	}
+	var s *Session[T]
+	if err == nil {
+		s, err = a.buildSession(ctx, tok)
+	}
+	if err != nil {
+		a.reject(w, r, err)
+		return nil, err
+	}
+	return s, nil
+}
+
+// refresh re-issues tok: the JWT callback runs with TriggerRefresh and the
+// cookie gets new issue and expiry times (never past the absolute lifetime).
+func (a *Auth[T]) refresh(ctx context.Context, w http.ResponseWriter, r *http.Request, tok *Token[T], now time.Time) (*Token[T], error) {
+	next, err := a.runJWT(ctx, JWTParams[T]{Token: cloneToken(tok), Trigger: TriggerRefresh})
+	if err != nil {
+		return nil, err
+	}
+	if err := a.issue(w, r, next, now); err != nil {
+		return nil, err
+	}
+	return next, nil
+}
+
+// reject logs why a session cookie was refused and, with w, clears it.
+func (a *Auth[T]) reject(w http.ResponseWriter, r *http.Request, err error) {
+	level := slog.LevelInfo
+	if !errors.Is(err, ErrInvalidSession) && !errors.Is(err, ErrSessionExpired) && !errors.Is(err, ErrSessionRevoked) {
+		level = slog.LevelError // a callback or codec fault, not bad input
+	}
+	a.logDecision(r.Context(), level, "authgate: session cookie rejected",
+		slog.String("event", "session_rejected"), slog.String("reason", err.Error()),
+		slog.String("path", r.URL.Path))
+	if w != nil {
+		a.deleteSessionCookies(w, r, nil)
 	}
 }

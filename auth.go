@@ -1,0 +1,121 @@
+package authgate
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// Auth is a configured authentication gate: the protocol handler, the
+// session middleware and the guards. Create it with [New]. An Auth is safe
+// for concurrent use; its configuration is fixed at construction.
+type Auth[T any] struct {
+	cfg Config[T]
+
+	origin   string // "https://example.com"
+	basePath string // "/api/auth"
+	secure   bool   // origin is https
+	audience string // "aud" of session tokens
+
+	sessionCookie  string
+	csrfCookie     string
+	callbackCookie string
+
+	codec    Codec
+	csrfKeys [][]byte // first signs, all verify
+	log      *slog.Logger
+	now      func() time.Time
+	cop      *http.CrossOriginProtection
+	checker  *passwordChecker
+	errorFn  func(http.ResponseWriter, *http.Request, error)
+
+	handler http.Handler
+}
+
+// New validates cfg, fills in its defaults and returns an Auth. It returns
+// an error wrapping [ErrConfig] when a secret is missing or shorter than 32
+// bytes, when URL is missing or not an absolute http(s) origin, when
+// BasePath or Pages are not clean paths, when Authorize is nil, or when the
+// session timeouts contradict each other.
+func New[T any](cfg Config[T]) (*Auth[T], error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	u, _ := url.Parse(cfg.URL) // validated above
+	a := &Auth[T]{
+		cfg:      cfg,
+		origin:   strings.ToLower(u.Scheme) + "://" + strings.ToLower(u.Host),
+		basePath: cfg.BasePath,
+		secure:   strings.EqualFold(u.Scheme, "https"),
+		log:      cfg.Logger,
+		now:      cfg.Now,
+		errorFn:  cfg.ErrorHandler,
+	}
+	a.audience = a.origin
+	a.sessionCookie = "authgate.session-token"
+	a.csrfCookie = "authgate.csrf-token"
+	a.callbackCookie = "authgate.callback-url"
+	if a.secure {
+		a.sessionCookie = "__Secure-" + a.sessionCookie
+		a.csrfCookie = "__Host-" + a.csrfCookie
+		a.callbackCookie = "__Secure-" + a.callbackCookie
+	}
+
+	secrets := make([][]byte, len(cfg.Secrets))
+	for i, s := range cfg.Secrets {
+		secrets[i] = []byte(s)
+		a.csrfKeys = append(a.csrfKeys, deriveKey(secrets[i], purposeCSRF))
+	}
+	a.codec = cfg.Codec
+	if a.codec == nil {
+		// The securecookie timestamp is checked against the absolute
+		// lifetime too: a second, independent expiry check.
+		maxAge := int((cfg.MaxLifetime + clockSkew).Seconds())
+		a.codec = newSessionCodec(secrets, cfg.SignOnly, cfg.MaxCookieChunks*chunkSize, maxAge)
+	}
+
+	a.cop = http.NewCrossOriginProtection()
+	if err := a.cop.AddTrustedOrigin(a.origin); err != nil {
+		return nil, fmt.Errorf("%w: URL %q: %w", ErrConfig, cfg.URL, err)
+	}
+
+	n := cfg.MaxConcurrentHashes
+	if n == 0 {
+		n = runtime.GOMAXPROCS(0)
+	}
+	// The dummy hash is made with the configured hasher, so comparing an
+	// unknown user's password against it costs what a real check costs.
+	dummy, err := cfg.Hasher.Hash(randomToken()[:32])
+	if err != nil {
+		return nil, fmt.Errorf("%w: Hasher cannot hash: %w", ErrConfig, err)
+	}
+	a.checker = &passwordChecker{hasher: cfg.Hasher, slots: make(chan struct{}, n), dummy: dummy, wait: hashWait}
+
+	if a.errorFn == nil {
+		a.errorFn = a.defaultErrorHandler
+	}
+	a.handler = a.newHandler()
+	return a, nil
+}
+
+// BasePath returns the path [Auth.Handler] serves, such as "/api/auth".
+func (a *Auth[T]) BasePath() string { return a.basePath }
+
+// signInPage returns the absolute URL of the sign-in page.
+func (a *Auth[T]) signInPage() string {
+	if a.cfg.Pages.SignIn != "" {
+		return a.origin + a.cfg.Pages.SignIn
+	}
+	return a.origin + a.basePath + "/signin"
+}
+
+// logDecision emits one structured event. Callers pass only safe
+// attributes: never a password, secret or cookie value.
+func (a *Auth[T]) logDecision(ctx context.Context, level slog.Level, msg string, attrs ...slog.Attr) {
+	a.log.LogAttrs(ctx, level, msg, attrs...)
+}

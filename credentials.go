@@ -1,0 +1,110 @@
+package authgate
+
+import (
+	"strings"
+	"time"
+)
+
+// User is what [Config.Authorize] returns for valid credentials. ID is
+// required and must be unique and stable: it becomes the token's subject.
+// Claims carries the app's own typed data into the token (the default JWT
+// callback copies it) and on into the session.
+type User[T any] struct {
+	ID    string
+	Name  string
+	Email string
+	Image string
+	Role  string
+	Roles []string
+	// Claims are the app's own typed claims for this user.
+	Claims T
+}
+
+// protocolFields are the fields next-auth/react adds to every sign-in; they
+// are not credentials.
+var protocolFields = map[string]bool{"csrfToken": true, "callbackUrl": true, "json": true, "redirect": true}
+
+// Credentials are the fields a client submitted to sign in, without the
+// protocol's own. A Credentials is used by one request at a time.
+type Credentials struct {
+	fields   map[string]string
+	checker  *passwordChecker
+	compared bool // a hash comparison ran
+	busy     bool // no comparison slot was free
+}
+
+// Get returns the submitted field name, or "".
+func (c *Credentials) Get(name string) string { return c.fields[name] }
+
+// Username returns the "username" field.
+func (c *Credentials) Username() string { return c.fields["username"] }
+
+// Password returns the "password" field.
+func (c *Credentials) Password() string { return c.fields["password"] }
+
+// Names returns the names of the submitted fields, in no particular order.
+func (c *Credentials) Names() []string {
+	names := make([]string, 0, len(c.fields))
+	for k := range c.fields {
+		names = append(names, k)
+	}
+	return names
+}
+
+// PasswordMatches compares the submitted password with hash using
+// [Config.Hasher], in constant time. Pass the empty string for an unknown
+// user: a comparison against a dummy hash of the same cost still runs, so
+// unknown and known users take the same time. Comparisons are bounded by
+// [Config.MaxConcurrentHashes]; when no slot frees up within a short wait
+// it returns false and the sign-in is answered with 503.
+func (c *Credentials) PasswordMatches(hash string) bool {
+	if c.checker == nil {
+		return false
+	}
+	c.compared = true
+	ok, busy := c.checker.compare(hash, c.Password())
+	if busy {
+		c.busy = true
+	}
+	return ok
+}
+
+// passwordChecker runs bounded, enumeration-safe comparisons.
+type passwordChecker struct {
+	hasher PasswordHasher
+	slots  chan struct{}
+	dummy  string
+	wait   time.Duration
+}
+
+// hashWait is how long a sign-in waits for a comparison slot.
+const hashWait = 100 * time.Millisecond
+
+func (p *passwordChecker) compare(hash, password string) (ok, busy bool) {
+	select {
+	case p.slots <- struct{}{}:
+	default:
+		t := time.NewTimer(p.wait)
+		defer t.Stop()
+		select {
+		case p.slots <- struct{}{}:
+		case <-t.C:
+			return false, true
+		}
+	}
+	defer func() { <-p.slots }()
+	if hash == "" {
+		p.hasher.Compare(p.dummy, password)
+		return false, false
+	}
+	return p.hasher.Compare(hash, password) == nil, false
+}
+
+// defaultAccountKey is the default [Config.AccountKey].
+func defaultAccountKey(c *Credentials) string {
+	k := c.Get("username")
+	if k == "" {
+		k = c.Get("email")
+	}
+	return strings.ToLower(strings.TrimSpace(k))
+}

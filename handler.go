@@ -1,0 +1,327 @@
+package authgate
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+)
+
+// Error codes authgate puts in the "error" query parameter. The first two
+// are NextAuth's; the others are authgate's additions.
+const (
+	CodeCredentialsSignin = "CredentialsSignin"
+	CodeAccessDenied      = "AccessDenied"
+	CodeConfiguration     = "Configuration"
+	CodeMissingCSRF       = "MissingCSRF"
+	// CodeTooManyAttempts comes with 429 and Retry-After when the
+	// [Limiter] refuses a sign-in.
+	CodeTooManyAttempts = "TooManyAttempts"
+	// CodeBusy comes with 503 and Retry-After when too many password
+	// checks are running.
+	CodeBusy = "Busy"
+	// CodeBadRequest answers a body that is not form or JSON string fields.
+	CodeBadRequest = "BadRequest"
+)
+
+// Handler returns the handler of NextAuth v4's REST protocol, to mount at
+// [Config.BasePath] plus "/":
+//
+//	mux.Handle("/api/auth/", auth.Handler())
+//
+// It serves GET /providers, GET /csrf, GET and POST /session, GET /signin,
+// POST /signin/{provider}, POST /callback/credentials, GET and POST
+// /signout, GET /error and POST /_log. A known path with the wrong method
+// gets 405 with Allow; an unknown one 404. Every unsafe request must pass
+// [http.CrossOriginProtection] (else 403); sign-in, sign-out and session
+// updates also need the double-submit CSRF token.
+func (a *Auth[T]) Handler() http.Handler { return a.handler }
+
+func (a *Auth[T]) newHandler() http.Handler {
+	mux := http.NewServeMux()
+	b := a.basePath
+	mux.HandleFunc("GET "+b+"/providers", a.serveProviders)
+	mux.HandleFunc("GET "+b+"/csrf", a.serveCSRF)
+	mux.HandleFunc("GET "+b+"/session", a.serveSession)
+	mux.HandleFunc("POST "+b+"/session", a.serveUpdate)
+	mux.HandleFunc("GET "+b+"/signin", a.serveSignInPage)
+	mux.HandleFunc("POST "+b+"/signin/{provider}", a.serveSignInPost)
+	mux.HandleFunc("POST "+b+"/callback/{provider}", a.serveCallback)
+	mux.HandleFunc("GET "+b+"/signout", a.serveSignOutPage)
+	mux.HandleFunc("POST "+b+"/signout", a.serveSignOut)
+	mux.HandleFunc("GET "+b+"/error", a.serveError)
+	mux.HandleFunc("POST "+b+"/_log", a.serveLog)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		if err := a.cop.Check(r); err != nil {
+			a.logDecision(r.Context(), slog.LevelWarn, "authgate: csrf refused",
+				slog.String("event", "csrf_refused"), slog.String("reason", "cross-origin request"),
+				slog.String("path", r.URL.Path))
+			writeJSON(w, http.StatusForbidden, map[string]string{"url": a.url("/signin", "error", CodeMissingCSRF)})
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
+
+// url returns origin + basePath + path, with query pairs (key, value, …)
+// appended in order.
+func (a *Auth[T]) url(path string, kv ...string) string {
+	s := a.origin + a.basePath + path
+	for i := 0; i+1 < len(kv); i += 2 {
+		sep := "&"
+		if i == 0 {
+			sep = "?"
+		}
+		s += sep + url.QueryEscape(kv[i]) + "=" + url.QueryEscape(kv[i+1])
+	}
+	return s
+}
+
+func (a *Auth[T]) serveProviders(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{
+		"credentials": map[string]string{
+			"id":          "credentials",
+			"name":        "Credentials",
+			"type":        "credentials",
+			"signinUrl":   a.url("/signin/credentials"),
+			"callbackUrl": a.url("/callback/credentials"),
+		},
+	})
+}
+
+func (a *Auth[T]) serveCSRF(w http.ResponseWriter, r *http.Request) {
+	noCache(w)
+	writeJSON(w, http.StatusOK, map[string]string{"csrfToken": a.ensureCSRF(w, r)})
+}
+
+// serveSession answers GET /session with the session, or {} when there is
+// none. A session due for re-issue is re-issued here as in the middleware.
+func (a *Auth[T]) serveSession(w http.ResponseWriter, r *http.Request) {
+	noCache(w)
+	w.Header().Add("Vary", "Cookie")
+	s, err := a.load(w, r)
+	if err != nil {
+		writeJSON(w, http.StatusOK, struct{}{})
+		return
+	}
+	writeJSON(w, http.StatusOK, s)
+}
+
+// serveUpdate answers POST /session: update(data) from the client. The JWT
+// callback runs with TriggerUpdate and the client's data, the cookie is
+// re-issued and the new session returned.
+func (a *Auth[T]) serveUpdate(w http.ResponseWriter, r *http.Request) {
+	noCache(w)
+	w.Header().Add("Vary", "Cookie")
+	b, err := readBody(w, r, a.cfg.MaxBodyBytes)
+	if err != nil {
+		a.writeBodyError(w, r, err, false)
+		return
+	}
+	if err := a.verifyCSRF(r, b.fields["csrfToken"]); err != nil {
+		writeJSON(w, http.StatusForbidden, struct{}{})
+		return
+	}
+	ctx := r.Context()
+	raw, err := a.sessionValue(r)
+	if err != nil {
+		if err != ErrNoSession {
+			a.reject(w, r, err)
+		}
+		writeJSON(w, http.StatusOK, struct{}{})
+		return
+	}
+	now := a.now()
+	tok, err := a.decodeToken(raw)
+	if err == nil {
+		err = a.checkToken(ctx, tok, now)
+	}
+	if err == nil {
+		tok, err = a.runJWT(ctx, JWTParams[T]{Token: cloneToken(tok), Trigger: TriggerUpdate, Data: b.data})
+	}
+	if err == nil {
+		err = a.issue(w, r, tok, now)
+	}
+	var s *Session[T]
+	if err == nil {
+		s, err = a.buildSession(ctx, tok)
+	}
+	if err != nil {
+		a.reject(w, r, err)
+		writeJSON(w, http.StatusOK, struct{}{})
+		return
+	}
+	writeJSON(w, http.StatusOK, s)
+}
+
+// serveCallback is POST /callback/{provider}: the credentials sign-in.
+func (a *Auth[T]) serveCallback(w http.ResponseWriter, r *http.Request) {
+	if r.PathValue("provider") != "credentials" {
+		http.NotFound(w, r)
+		return
+	}
+	b, err := readBody(w, r, a.cfg.MaxBodyBytes)
+	if err != nil {
+		a.writeBodyError(w, r, err, true)
+		return
+	}
+	jsonMode := b.fields["json"] == "true"
+	if err := a.verifyCSRF(r, b.fields["csrfToken"]); err != nil {
+		a.answer(w, r, jsonMode, http.StatusForbidden, a.url("/signin", "error", CodeMissingCSRF))
+		return
+	}
+	res := a.signIn(w, r, b)
+	if res.retryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int((res.retryAfter+time.Second-1)/time.Second)))
+	}
+	a.answer(w, r, jsonMode, res.status, res.url)
+}
+
+// serveSignInPost is POST /signin/{provider}. The credentials provider
+// signs in at /callback/credentials; like NextAuth this only sends the
+// client to the sign-in page.
+func (a *Auth[T]) serveSignInPost(w http.ResponseWriter, r *http.Request) {
+	b, err := readBody(w, r, a.cfg.MaxBodyBytes)
+	if err != nil {
+		a.writeBodyError(w, r, err, true)
+		return
+	}
+	jsonMode := b.fields["json"] == "true"
+	if err := a.verifyCSRF(r, b.fields["csrfToken"]); err != nil || r.PathValue("provider") != "credentials" {
+		a.answer(w, r, jsonMode, http.StatusForbidden, a.url("/signin", "csrf", "true", "error", CodeMissingCSRF))
+		return
+	}
+	a.answer(w, r, jsonMode, http.StatusOK, a.url("/signin"))
+}
+
+// serveSignOut is POST /signout: it revokes the session server-side,
+// clears every session cookie and sends the client to callbackUrl.
+func (a *Auth[T]) serveSignOut(w http.ResponseWriter, r *http.Request) {
+	b, err := readBody(w, r, a.cfg.MaxBodyBytes)
+	if err != nil {
+		a.writeBodyError(w, r, err, true)
+		return
+	}
+	jsonMode := b.fields["json"] == "true"
+	if err := a.verifyCSRF(r, b.fields["csrfToken"]); err != nil {
+		a.answer(w, r, jsonMode, http.StatusForbidden, a.url("/signout", "csrf", "true", "error", CodeMissingCSRF))
+		return
+	}
+	ctx := r.Context()
+	target := a.callbackURL(w, r, b.fields)
+	var tok *Token[T]
+	if raw, err := a.sessionValue(r); err == nil {
+		if t, err := a.decodeToken(raw); err == nil && a.checkToken(ctx, t, a.now()) == nil {
+			tok = t
+		}
+	}
+	if tok != nil && a.cfg.Revocations != nil {
+		if err := a.cfg.Revocations.RevokeSession(ctx, tok.ID, time.Unix(tok.ExpiresAt, 0)); err != nil {
+			a.logDecision(ctx, slog.LevelError, "authgate: revoke session failed",
+				slog.String("event", "signout_error"), slog.String("reason", err.Error()))
+		}
+	}
+	a.deleteSessionCookies(w, r, nil)
+	attrs := []slog.Attr{slog.String("event", "signout")}
+	if tok != nil {
+		attrs = append(attrs, slog.String("sub", tok.Subject))
+	}
+	a.logDecision(ctx, slog.LevelInfo, "authgate: signed out", attrs...)
+	if a.cfg.Events.SignOut != nil {
+		a.cfg.Events.SignOut(ctx, SignOutEvent[T]{Token: tok})
+	}
+	a.answer(w, r, jsonMode, http.StatusOK, target)
+}
+
+// serveLog accepts next-auth/react's client log beacons (bounded) and
+// ignores them.
+func (a *Auth[T]) serveLog(w http.ResponseWriter, r *http.Request) {
+	if _, err := readBody(w, r, a.cfg.MaxBodyBytes); errors.Is(err, ErrBodyTooLarge) {
+		writeJSON(w, http.StatusRequestEntityTooLarge, struct{}{})
+		return
+	}
+	writeJSON(w, http.StatusOK, struct{}{})
+}
+
+// callbackURL returns where to send the client after the action: the
+// body's or query's callbackUrl, else the callback-url cookie, else the
+// origin, each through the redirect policy. A new value from the request is
+// remembered in the callback-url cookie, as NextAuth does.
+func (a *Auth[T]) callbackURL(w http.ResponseWriter, r *http.Request, fields map[string]string) string {
+	ctx := r.Context()
+	req, ok := fields["callbackUrl"]
+	if !ok {
+		req = r.URL.Query().Get("callbackUrl")
+	}
+	cookie, _ := cookieValue(r, a.callbackCookie)
+	if cookie != "" {
+		if c, err := url.QueryUnescape(cookie); err == nil {
+			cookie = c
+		} else {
+			cookie = ""
+		}
+	}
+	if req != "" {
+		u := a.redirectURL(ctx, req)
+		if u != cookie {
+			http.SetCookie(w, a.cookie(a.callbackCookie, url.QueryEscape(u), time.Time{}, 0))
+		}
+		return u
+	}
+	if cookie != "" {
+		return a.redirectURL(ctx, cookie)
+	}
+	return a.origin
+}
+
+// answer sends the client to target: as JSON {"url": target} with status
+// when the client asked for json=true (next-auth/react always does), else
+// as a 302 redirect, as NextAuth maps its internal results.
+func (a *Auth[T]) answer(w http.ResponseWriter, r *http.Request, jsonMode bool, status int, target string) {
+	if jsonMode {
+		writeJSON(w, status, map[string]string{"url": target})
+		return
+	}
+	http.Redirect(w, r, target, http.StatusFound)
+}
+
+// writeBodyError answers a body that could not be read.
+func (a *Auth[T]) writeBodyError(w http.ResponseWriter, r *http.Request, err error, withURL bool) {
+	status := http.StatusBadRequest
+	switch {
+	case errors.Is(err, ErrBodyTooLarge):
+		status = http.StatusRequestEntityTooLarge
+	case errors.Is(err, errUnsupportedMedia):
+		status = http.StatusUnsupportedMediaType
+	}
+	a.logDecision(r.Context(), slog.LevelInfo, "authgate: request body refused",
+		slog.String("event", "bad_request"), slog.String("reason", err.Error()), slog.String("path", r.URL.Path))
+	if withURL {
+		writeJSON(w, status, map[string]string{"url": a.url("/error", "error", CodeBadRequest)})
+		return
+	}
+	writeJSON(w, status, struct{}{})
+}
+
+// noCache sets NextAuth's cache headers for /csrf and /session.
+func noCache(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("Cache-Control", "private, no-cache, no-store")
+	h.Set("Pragma", "no-cache")
+	h.Set("Expires", "0")
+}
+
+// writeJSON writes v as JSON with status.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status, b = http.StatusInternalServerError, []byte(`{"error":"internal"}`)
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	w.Write(append(b, '\n'))
+}
