@@ -27,7 +27,8 @@ type Auth[T any] struct {
 	callbackCookie string
 
 	codec    Codec
-	csrfKeys [][]byte // first signs, all verify
+	cache    *tokenCache[T] // verified tokens by cookie value; nil with a custom Codec (cache.go)
+	csrfKeys [][]byte       // first signs, all verify
 	log      *slog.Logger
 	now      func() time.Time
 	cop      *http.CrossOriginProtection
@@ -77,6 +78,7 @@ func New[T any](cfg Config[T]) (*Auth[T], error) {
 		// lifetime too: a second, independent expiry check.
 		maxAge := int((cfg.MaxLifetime + clockSkew).Seconds())
 		a.codec = newSessionCodec(secrets, cfg.SignOnly, cfg.MaxCookieChunks*chunkSize, maxAge)
+		a.cache = newTokenCache[T]()
 	}
 
 	a.cop = http.NewCrossOriginProtection()

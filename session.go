@@ -146,6 +146,9 @@ func newSession[T any](tok *Token[T]) *Session[T] {
 // encryption) verified. It does not check times, audience or revocation;
 // checkToken does, on every request.
 func (a *Auth[T]) decodeToken(raw string) (*Token[T], error) {
+	if tok, ok := a.cache.get(raw); ok {
+		return tok, nil // verified before; times and revocation are checked by checkToken
+	}
 	tok := new(Token[T])
 	if err := a.codec.Decode(a.sessionCookie, raw, tok); err != nil {
 		if errors.Is(err, ErrInvalidSession) {
@@ -153,6 +156,7 @@ func (a *Auth[T]) decodeToken(raw string) (*Token[T], error) {
 		}
 		return nil, fmt.Errorf("%w: %w", ErrInvalidSession, err)
 	}
+	a.cache.put(raw, tok)
 	return tok, nil
 }
 
