@@ -1,0 +1,259 @@
+// Command authgate-demo is the authgate demo app: a small site with a login
+// form, a dashboard, an admin page and a JSON API, whose users live in a
+// SQLite file. It is the code to read first: auth.go holds the whole auth
+// wiring; store.go the users table; pages.go the pages.
+//
+// Run it with no arguments (go run ./cmd/authgate-demo) and open
+// http://localhost:3000. See usage below, or run it with -h.
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+)
+
+const usage = `authgate-demo: the authgate demo app (users in SQLite, sessions in cookies).
+
+Usage:
+  authgate-demo [serve flags]          same as "serve"
+  authgate-demo serve [-db FILE] [-addr HOST:PORT] [-static DIR]
+                      [-session-max-age D] [-session-update-age D] [-session-max-lifetime D]
+  authgate-demo adduser [-db FILE] -username NAME [-email EMAIL] [-role ROLE] < password
+
+serve creates the database and its users table if needed. When the table is
+empty it creates two demo users, alice (role admin) and bob (role user), and
+prints their random passwords once. It stops gracefully on SIGINT or SIGTERM.
+Pages: /login, /dashboard (signed in), /admin (role admin), /api/me (JSON),
+and the NextAuth-compatible endpoints under /api/auth/.
+
+adduser reads the password from the first line of standard input, hashes it
+with bcrypt and adds the user. A duplicate username or an invalid password
+(empty, or over 72 bytes) is refused with a message and exit status 1, and
+nothing is written.
+
+Environment (serve):
+  AUTH_SECRET  at least 32 bytes of random data (e.g. openssl rand -base64 32).
+               Unset: a random secret per process, so sessions end on restart.
+  AUTH_URL     the public origin, e.g. https://demo.example.com. Unset:
+               http://HOST:PORT from -addr (0.0.0.0 and :: become localhost).
+               Browse the demo at exactly this origin: cookies are per host.
+
+Exit status: 0 on success, 1 on failure, 2 on a usage error.
+`
+
+func main() {
+	os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv))
+}
+
+// run is main with its inputs and outputs passed in, so that tests can drive
+// it; it returns the exit status.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
+	cmd := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		return serve(ctx, args, stdout, stderr, getenv)
+	case "adduser":
+		return addUser(ctx, args, stdin, stdout, stderr)
+	case "help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "authgate-demo: unknown command %q\n\n%s", cmd, usage)
+		return 2
+	}
+}
+
+// newFlagSet returns a flag set whose -h prints the whole usage text.
+func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("authgate-demo "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, usage)
+		fmt.Fprintf(stderr, "\nFlags of %s:\n", name)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parseFlags parses args; it returns the exit status to end with, or -1 to
+// go on.
+func parseFlags(fs *flag.FlagSet, args []string) int {
+	switch err := fs.Parse(args); {
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case err != nil:
+		return 2
+	case fs.NArg() > 0:
+		fmt.Fprintf(fs.Output(), "%s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
+		return 2
+	}
+	return -1
+}
+
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	fs := newFlagSet("serve", stderr)
+	dbPath := fs.String("db", "authgate-demo.db", "SQLite database `file` (created if missing)")
+	addr := fs.String("addr", "localhost:3000", "listen address `host:port` (port 0 picks a free port)")
+	static := fs.String("static", "", "serve the files of `dir` at / (e.g. examples/nextauth-react/dist)")
+	maxAge := fs.Duration("session-max-age", 0, "idle timeout of a session (Config.MaxAge; 0: 720h)")
+	updateAge := fs.Duration("session-update-age", 0, "how often an active session is re-issued (Config.UpdateAge; 0: 24h)")
+	maxLifetime := fs.Duration("session-max-lifetime", 0, "absolute lifetime from sign-in (Config.MaxLifetime; 0: 2160h)")
+	if code := parseFlags(fs, args); code >= 0 {
+		return code
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	fail := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "authgate-demo: "+format+"\n", a...)
+		return 1
+	}
+
+	store, err := OpenStore(ctx, *dbPath)
+	if err != nil {
+		return fail("%v", err)
+	}
+	defer store.Close()
+	seeded, err := store.SeedDemoUsers(ctx)
+	if err != nil {
+		return fail("create the demo users: %v", err)
+	}
+	if seeded != nil {
+		PrintDemoUsers(stdout, seeded)
+	}
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fail("%v", err)
+	}
+	defer ln.Close()
+	publicURL := getenv("AUTH_URL")
+	if publicURL == "" {
+		publicURL = defaultURL(*addr, ln.Addr())
+	}
+	secret := getenv("AUTH_SECRET")
+	if secret == "" {
+		secret = randomSecret()
+		logger.Warn("AUTH_SECRET is not set: using a random secret for this process, so every session ends when it restarts")
+	}
+
+	handler, err := newApp(store, Options{
+		Secret:      secret,
+		URL:         strings.TrimSuffix(publicURL, "/"),
+		MaxAge:      *maxAge,
+		UpdateAge:   *updateAge,
+		MaxLifetime: *maxLifetime,
+		StaticDir:   *static,
+		Logger:      logger,
+	})
+	if err != nil {
+		return fail("%v", err)
+	}
+
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	fmt.Fprintf(stdout, "authgate-demo: serving %s (listening on %s, database %s)\n", publicURL, ln.Addr(), *dbPath)
+
+	select {
+	case err := <-served:
+		return fail("%v", err)
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fail("shutdown: %v", err)
+	}
+	return 0
+}
+
+// defaultURL is the public URL when AUTH_URL is unset: the -addr host as
+// typed (so "localhost" stays "localhost"), with the port actually bound.
+func defaultURL(addr string, bound net.Addr) string {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil || host == "" || host == "0.0.0.0" || host == "::" {
+		host = "localhost"
+	}
+	_, port, _ := net.SplitHostPort(bound.String())
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+// randomSecret returns 256 random bits for a process without AUTH_SECRET.
+func randomSecret() string {
+	b := make([]byte, 32)
+	rand.Read(b) // never fails (crypto/rand)
+	return base64.StdEncoding.EncodeToString(b)
+}
+
+func addUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := newFlagSet("adduser", stderr)
+	dbPath := fs.String("db", "authgate-demo.db", "SQLite database `file` (created if missing)")
+	username := fs.String("username", "", "the new user's `name` (required; stored lower-case)")
+	email := fs.String("email", "", "the new user's `email` address")
+	role := fs.String("role", "user", "the new user's `role`, e.g. user or admin")
+	if code := parseFlags(fs, args); code >= 0 {
+		return code
+	}
+	if *username == "" {
+		fmt.Fprintln(stderr, "authgate-demo adduser: -username is required")
+		return 2
+	}
+	fail := func(err error) int {
+		fmt.Fprintf(stderr, "authgate-demo adduser: %v; nothing was written\n", err)
+		return 1
+	}
+
+	// The password is the first line of standard input, without its line
+	// ending, so that `echo "$PW" | authgate-demo adduser …` works.
+	line, err := bufio.NewReader(stdin).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return fail(fmt.Errorf("read the password: %w", err))
+	}
+	in := NewUserInput{Username: *username, Email: *email, Role: *role,
+		Password: strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r")}
+	// Validate before opening the database, so bad input creates no file.
+	if err := in.Validate(); err != nil {
+		return fail(err)
+	}
+	store, err := OpenStore(ctx, *dbPath)
+	if err != nil {
+		return fail(err)
+	}
+	defer store.Close()
+	u, err := store.AddUser(ctx, in)
+	if errors.Is(err, ErrDuplicateUser) {
+		return fail(fmt.Errorf("user %q already exists in %s", in.Username, *dbPath))
+	}
+	if err != nil {
+		return fail(err)
+	}
+	fmt.Fprintf(stdout, "authgate-demo adduser: added user %q (id %d, role %s) to %s\n", u.Username, u.ID, u.Role, *dbPath)
+	return 0
+}

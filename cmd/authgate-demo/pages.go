@@ -1,0 +1,227 @@
+package main
+
+// pages.go routes the demo's URLs and renders its pages from the embedded
+// templates/ and static/ folders. The auth decisions themselves are made by
+// authgate (auth.go); this file only mounts them.
+
+import (
+	"bytes"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+
+	"github.com/authgate/authgate"
+)
+
+//go:embed templates static
+var assets embed.FS
+
+// app holds what the handlers need.
+type app struct {
+	auth  *authgate.Auth[Claims]
+	store *Store
+	pages map[string]*template.Template
+	log   *slog.Logger
+}
+
+// newApp builds the demo's whole HTTP handler.
+func newApp(store *Store, o Options) (http.Handler, error) {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	a := &app{store: store, log: o.Logger, pages: map[string]*template.Template{}}
+	for _, name := range []string{"login", "dashboard", "admin", "forbidden"} {
+		t, err := template.ParseFS(assets, "templates/layout.html", "templates/"+name+".html")
+		if err != nil {
+			return nil, err
+		}
+		a.pages[name] = t
+	}
+	o.ErrorHandler = a.refuse
+	auth, err := newAuth(store, o)
+	if err != nil {
+		return nil, err
+	}
+	a.auth = auth
+
+	mux := http.NewServeMux()
+	// The NextAuth-compatible endpoints: /api/auth/csrf, /session, /callback/credentials, /signout, ….
+	mux.Handle("/api/auth/", auth.Handler())
+	mux.HandleFunc("GET /login", a.login)
+	mux.Handle("GET /dashboard", auth.RequireAuth(http.HandlerFunc(a.dashboard)))
+	mux.Handle("GET /admin", auth.RequireRole("admin")(http.HandlerFunc(a.admin)))
+	mux.HandleFunc("GET /api/me", a.me)
+	static, _ := fs.Sub(assets, "static")
+	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
+	if o.StaticDir != "" {
+		// -static: e.g. the built examples/nextauth-react app at /, served
+		// from the same origin as /api/auth, as next-auth/react requires.
+		mux.Handle("GET /", http.FileServer(http.Dir(o.StaticDir)))
+	} else {
+		mux.Handle("GET /{$}", http.RedirectHandler("/dashboard", http.StatusFound))
+	}
+	// The soft middleware loads the session (if any) for every page, so the
+	// login page and the navigation bar know who is signed in.
+	return auth.Middleware(mux), nil
+}
+
+// pageData is what the templates receive.
+type pageData struct {
+	Title     string
+	Session   *authgate.Session[Claims] // nil when anonymous
+	CSRFToken string                    // for the sign-out form
+	// Page-specific fields.
+	Error, Notice, CallbackURL string
+	SessionJSON                string
+	Users                      []User
+}
+
+func (a *app) render(w http.ResponseWriter, r *http.Request, status int, name string, d pageData) {
+	d.Session, _ = authgate.FromContext[Claims](r.Context())
+	if d.CSRFToken == "" && d.Session != nil {
+		tok, err := a.csrfToken(w, r)
+		if err != nil {
+			a.log.Error("csrf token for a page", "err", err)
+		}
+		d.CSRFToken = tok
+	}
+	var buf bytes.Buffer
+	if err := a.pages[name].ExecuteTemplate(&buf, "layout", d); err != nil {
+		a.log.Error("render page", "page", name, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	// Pages show personal data and carry CSRF tokens: never cache them.
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Security-Policy", "default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "same-origin")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+// csrfToken returns a CSRF token for a server-rendered form (the no-JS
+// sign-in and the sign-out button), as next-auth's server-side
+// getCsrfToken does: it asks the protocol handler's GET /api/auth/csrf
+// in-process and passes its cookie on to the browser.
+func (a *app) csrfToken(w http.ResponseWriter, r *http.Request) (string, error) {
+	sub := r.Clone(r.Context())
+	sub.Method, sub.Body, sub.ContentLength = http.MethodGet, http.NoBody, 0
+	sub.URL = &url.URL{Path: a.auth.BasePath() + "/csrf"}
+	sub.RequestURI = sub.URL.Path
+	rec := httptest.NewRecorder()
+	a.auth.Handler().ServeHTTP(rec, sub)
+	var body struct {
+		CSRFToken string `json:"csrfToken"`
+	}
+	if err := json.NewDecoder(rec.Body).Decode(&body); err != nil || body.CSRFToken == "" {
+		return "", fmt.Errorf("GET %s: status %d: %v", sub.URL.Path, rec.Code, err)
+	}
+	for _, c := range rec.Result().Cookies() {
+		http.SetCookie(w, c)
+	}
+	return body.CSRFToken, nil
+}
+
+// signInErrors are the messages for the error codes authgate puts in
+// ?error=…; any other code shows the generic one. The message never says
+// whether the username exists.
+var signInErrors = map[string]string{
+	"CredentialsSignin": "Wrong username or password.",
+	"TooManyAttempts":   "Too many attempts. Wait a minute, then try again.",
+	"Busy":              "The server is busy. Try again in a moment.",
+	"MissingCSRF":       "The form expired. Reload the page and try again.",
+	"AccessDenied":      "This account may not sign in.",
+}
+
+// login is GET /login: the sign-in form. static/login.js submits it the
+// way next-auth/react's signIn("credentials", {redirect: false}) does; with
+// JavaScript off it is a plain form POST that authgate answers with a 302
+// (to callbackUrl on success, back here with ?error=… otherwise).
+func (a *app) login(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	d := pageData{Title: "Sign in", CallbackURL: q.Get("callbackUrl")}
+	if d.CallbackURL == "" {
+		d.CallbackURL = "/dashboard"
+	}
+	if code := q.Get("error"); code != "" {
+		d.Error = signInErrors[code]
+		if d.Error == "" {
+			d.Error = "Sign-in failed. Try again."
+		}
+	}
+	if q.Has("signedOut") {
+		d.Notice = "You are signed out."
+	}
+	tok, err := a.csrfToken(w, r)
+	if err != nil {
+		a.log.Error("csrf token for the login form", "err", err)
+	}
+	d.CSRFToken = tok
+	a.render(w, r, http.StatusOK, "login", d)
+}
+
+// dashboard is GET /dashboard, behind RequireAuth: who you are, and the
+// session as JSON (what getServerSession returns in a Next.js app).
+func (a *app) dashboard(w http.ResponseWriter, r *http.Request) {
+	s, _ := authgate.FromContext[Claims](r.Context())
+	b, _ := json.MarshalIndent(s, "", "  ")
+	a.render(w, r, http.StatusOK, "dashboard", pageData{Title: "Dashboard", SessionJSON: string(b)})
+}
+
+// admin is GET /admin, behind RequireRole("admin"): the users table.
+func (a *app) admin(w http.ResponseWriter, r *http.Request) {
+	users, err := a.store.Users(r.Context())
+	if err != nil {
+		a.log.Error("list users", "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	a.render(w, r, http.StatusOK, "admin", pageData{Title: "Admin", Users: users})
+}
+
+// me is GET /api/me: the session as JSON, or 401 JSON when anonymous.
+func (a *app) me(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	if s, ok := authgate.FromContext[Claims](r.Context()); ok {
+		writeJSON(w, http.StatusOK, s)
+		return
+	}
+	writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "unauthenticated"})
+}
+
+// refuse is Config.ErrorHandler: browsers get the login page (anonymous) or
+// an HTML 403 page (wrong role); API clients get 401/403 JSON.
+func (a *app) refuse(w http.ResponseWriter, r *http.Request, err error) {
+	browser := r.Method == http.MethodGet && strings.Contains(r.Header.Get("Accept"), "text/html")
+	switch {
+	case errors.Is(err, authgate.ErrForbidden) && browser:
+		a.render(w, r, http.StatusForbidden, "forbidden", pageData{Title: "Forbidden"})
+	case errors.Is(err, authgate.ErrForbidden):
+		writeJSON(w, http.StatusForbidden, map[string]string{"error": "forbidden"})
+	case browser:
+		// The callbackUrl is this request's own path; authgate validates it
+		// again (same origin only) when the sign-in redirects there.
+		http.Redirect(w, r, "/login?callbackUrl="+url.QueryEscape(r.URL.RequestURI()), http.StatusFound)
+	default:
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "unauthenticated"})
+	}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}

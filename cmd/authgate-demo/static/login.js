@@ -1,0 +1,46 @@
+// login.js submits the sign-in form the way next-auth/react's
+// signIn("credentials", {redirect: false}) does: fetch a CSRF token, POST
+// the form with json=true, and read {url} from the answer. Success goes to
+// that url (the validated callbackUrl); failure shows the error code's
+// message. Without JavaScript the form still works as a plain POST.
+"use strict"
+;(function () {
+  const form = document.getElementById("login-form")
+  const errorLine = document.getElementById("error")
+  const button = document.getElementById("submit")
+  const messages = {
+    CredentialsSignin: "Wrong username or password.",
+    TooManyAttempts: "Too many attempts. Wait a minute, then try again.",
+    Busy: "The server is busy. Try again in a moment.",
+    MissingCSRF: "The form expired. Reload the page and try again.",
+    AccessDenied: "This account may not sign in.",
+  }
+
+  form.addEventListener("submit", async function (event) {
+    event.preventDefault()
+    errorLine.textContent = ""
+    button.disabled = true
+    try {
+      const csrf = await (await fetch(form.dataset.csrfUrl)).json()
+      const body = new URLSearchParams(new FormData(form))
+      body.set("csrfToken", csrf.csrfToken)
+      body.set("json", "true")
+      const res = await fetch(form.action, {
+        method: "POST",
+        headers: { "Content-Type": "application/x-www-form-urlencoded" },
+        body: body,
+      })
+      const data = await res.json()
+      const error = data.url ? new URL(data.url).searchParams.get("error") : "Default"
+      if (res.ok && !error) {
+        window.location.assign(data.url)
+        return
+      }
+      errorLine.textContent = messages[error] || "Sign-in failed. Try again."
+    } catch (e) {
+      errorLine.textContent = "Could not reach the server. Try again."
+    } finally {
+      button.disabled = false
+    }
+  })
+})()
