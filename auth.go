@@ -77,7 +77,7 @@ func New[T any](cfg Config[T]) (*Auth[T], error) {
 		// The securecookie timestamp is checked against the absolute
 		// lifetime too: a second, independent expiry check.
 		maxAge := int((cfg.MaxLifetime + clockSkew).Seconds())
-		a.codec = newSessionCodec(secrets, cfg.SignOnly, cfg.MaxCookieChunks*chunkSize, maxAge)
+		a.codec = newSessionCodec(secrets, cfg.SignOnly, maxAge)
 		a.cache = newTokenCache[T]()
 	}
 

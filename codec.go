@@ -44,9 +44,11 @@ func deriveKey(secret []byte, purpose string) []byte {
 type rotatingCodec []*securecookie.SecureCookie
 
 // newSessionCodec builds the default session codec from the secrets.
-// maxLength bounds the encoded value, maxAge is the securecookie timestamp
-// limit (defence in depth on top of the token's own exp).
-func newSessionCodec(secrets [][]byte, signOnly bool, maxLength int, maxAgeSeconds int) rotatingCodec {
+// maxAge is the securecookie timestamp limit (defence in depth on top of
+// the token's own exp). securecookie's own length limit is off: authgate
+// bounds the value before decoding (sessionValue) and after encoding
+// (encode), so an oversized session reports ErrSessionTooLarge.
+func newSessionCodec(secrets [][]byte, signOnly bool, maxAgeSeconds int) rotatingCodec {
 	c := make(rotatingCodec, 0, len(secrets))
 	for _, s := range secrets {
 		hashKey := deriveKey(s, purposeSession+" hmac")
@@ -56,7 +58,7 @@ func newSessionCodec(secrets [][]byte, signOnly bool, maxLength int, maxAgeSecon
 		}
 		sc := securecookie.New(hashKey, blockKey)
 		sc.SetSerializer(securecookie.JSONEncoder{})
-		sc.MaxLength(maxLength)
+		sc.MaxLength(0)
 		sc.MaxAge(maxAgeSeconds)
 		c = append(c, sc)
 	}
