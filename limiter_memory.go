@@ -1,0 +1,311 @@
+package authgate
+
+import (
+	"container/list"
+	"context"
+	"hash/maphash"
+	"math"
+	"net/netip"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// AttemptBudget is one token bucket of a [MemoryLimiter]: Burst attempts
+// may be made at once, and one more becomes available every Every, up to
+// Burst again. In any window of length W at most Burst + W/Every attempts
+// pass. A zero field takes the budget's default; a negative Burst turns the
+// budget off.
+type AttemptBudget struct {
+	Burst int
+	Every time.Duration
+}
+
+// Defaults of [MemoryLimiterOptions].
+var (
+	// DefaultPerAccountAddress allows 10 failed sign-ins against one
+	// account from one client address, then one every 90 seconds: the
+	// bucket refills completely in 15 minutes. A successful sign-in from
+	// that address empties the count.
+	DefaultPerAccountAddress = AttemptBudget{Burst: 10, Every: 90 * time.Second}
+
+	// DefaultPerAccount allows 50 sign-in attempts against one account from
+	// all addresses together, then one every 72 seconds (50 an hour): at
+	// most 100 in any hour, the ASVS V2.2.1 ceiling. It stops a botnet that
+	// spreads its guesses over many addresses.
+	DefaultPerAccount = AttemptBudget{Burst: 50, Every: 72 * time.Second}
+
+	// DefaultPerAddress allows 50 sign-in attempts from one client address
+	// (an IPv4 address or an IPv6 /64) against all accounts together, then
+	// one every 18 seconds (200 an hour, the long-run rate of Rails' "10 per
+	// 3 minutes"). It stops one client spraying a password over many
+	// accounts, and bounds how fast it can mint limiter entries.
+	DefaultPerAddress = AttemptBudget{Burst: 50, Every: 18 * time.Second}
+)
+
+// DefaultLimiterEntries is the default [MemoryLimiterOptions.MaxEntries]:
+// the number of buckets each of the three tables keeps. A bucket takes about
+// 205 bytes whatever the length of the username, so with the defaults the
+// limiter holds at most about 40 MB (measured by
+// TestMemoryLimiterMemoryIsBounded).
+const DefaultLimiterEntries = 65536
+
+// MemoryLimiterOptions configures [NewMemoryLimiter]. The zero value is the
+// documented default.
+type MemoryLimiterOptions struct {
+	// PerAccountAddress budgets attempts against one account from one
+	// client address; a successful sign-in resets it. The default is
+	// [DefaultPerAccountAddress].
+	PerAccountAddress AttemptBudget
+	// PerAccount budgets attempts against one account from every address.
+	// The default is [DefaultPerAccount].
+	PerAccount AttemptBudget
+	// PerAddress budgets attempts from one client address against every
+	// account. The default is [DefaultPerAddress].
+	PerAddress AttemptBudget
+	// MaxEntries bounds each of the three tables (per account and address,
+	// per account, per address). When a table is full, the bucket used
+	// least recently is forgotten. The default is [DefaultLimiterEntries].
+	MaxEntries int
+}
+
+// MemoryLimiter is the default [Limiter]: three families of token buckets
+// from golang.org/x/time/rate, kept in memory, one per (account, client
+// address), per account and per client address. An attempt is allowed only
+// when all three have a token; it then takes one from each, before any
+// password work, so concurrent attempts cannot overshoot a budget. A refused
+// attempt takes nothing. A successful sign-in resets its (account, address)
+// bucket.
+//
+// Memory is bounded: each table keeps at most MaxEntries buckets and forgets
+// the least recently used one when full. Keys are 128-bit keyed hashes of
+// the account and address, so a long username costs no more than a short
+// one. IPv6 addresses are grouped by /64 (one customer's allocation) and
+// IPv4-mapped IPv6 addresses count as their IPv4 address, so minting
+// addresses inside one network does not escape the per-address budget.
+//
+// Forgetting a bucket forgives its attempts: an attacker who can make
+// MaxEntries attempts from fresh keys between two of their guesses can
+// reset a victim's count. The per-address budget makes that cost MaxEntries
+// attempts from many networks; deployments facing larger botnets should
+// raise MaxEntries or use a shared store.
+//
+// The limiter reads time only from [Attempt.Time], never the wall clock.
+// Its answers do not depend on whether the account exists. It is safe for
+// concurrent use.
+type MemoryLimiter struct {
+	mu                  sync.Mutex // guards the three tables together
+	pair, account, addr bucketTable
+	seed1, seed2        maphash.Seed
+}
+
+var _ Limiter = (*MemoryLimiter)(nil)
+
+// NewMemoryLimiter returns an in-memory [Limiter] configured by opts, whose
+// zero value is the documented default.
+func NewMemoryLimiter(opts MemoryLimiterOptions) *MemoryLimiter {
+	n := opts.MaxEntries
+	if n <= 0 {
+		n = DefaultLimiterEntries
+	}
+	return &MemoryLimiter{
+		pair:    newBucketTable(opts.PerAccountAddress, DefaultPerAccountAddress, n),
+		account: newBucketTable(opts.PerAccount, DefaultPerAccount, n),
+		addr:    newBucketTable(opts.PerAddress, DefaultPerAddress, n),
+		seed1:   maphash.MakeSeed(),
+		seed2:   maphash.MakeSeed(),
+	}
+}
+
+// Allow reports 0 when a has a token in each of its buckets, taking one from
+// each; otherwise it takes none and returns how long until every bucket has
+// one again, in whole seconds. An empty Account (credentials
+// without a username or email) is budgeted per address only. It never
+// returns an error.
+func (l *MemoryLimiter) Allow(_ context.Context, a Attempt) (time.Duration, error) {
+	pairKey, accountKey, addrKey := l.keys(a)
+	hasAccount := a.Account != ""
+
+	// The check and the take are one step for all three tables.
+	l.mu.Lock()
+	defer l.mu.Unlock()
+
+	var wait time.Duration
+	if hasAccount {
+		wait = max(wait, l.pair.waitLocked(pairKey, a.Time))
+		wait = max(wait, l.account.waitLocked(accountKey, a.Time))
+	}
+	wait = max(wait, l.addr.waitLocked(addrKey, a.Time))
+	if wait > 0 {
+		return wait, nil
+	}
+	if hasAccount {
+		l.pair.takeLocked(pairKey, a.Time)
+		l.account.takeLocked(accountKey, a.Time)
+	}
+	l.addr.takeLocked(addrKey, a.Time)
+	return 0, nil
+}
+
+// Record resets the (account, address) bucket after a successful sign-in;
+// failures were already counted by Allow. It never returns an error.
+func (l *MemoryLimiter) Record(_ context.Context, a Attempt, success bool) error {
+	if !success || a.Account == "" {
+		return nil
+	}
+	pairKey, _, _ := l.keys(a)
+	l.mu.Lock()
+	l.pair.removeLocked(pairKey)
+	l.mu.Unlock()
+	return nil
+}
+
+// Len returns how many buckets each table holds: per (account, address),
+// per account and per address. It is meant for tests and metrics.
+func (l *MemoryLimiter) Len() (pairs, accounts, addrs int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.pair.m), len(l.account.m), len(l.addr.m)
+}
+
+// bucketKey is a 128-bit keyed hash: collisions cannot be chosen without
+// the random seeds, and every key costs the same memory.
+type bucketKey struct{ a, b uint64 }
+
+const (
+	tagPair    = "p\x00"
+	tagAccount = "a\x00"
+	tagAddr    = "i\x00"
+)
+
+func (l *MemoryLimiter) keys(a Attempt) (pair, account, addr bucketKey) {
+	ip := addrGroup(a.Addr)
+	h := func(parts ...string) bucketKey {
+		var h1, h2 maphash.Hash
+		h1.SetSeed(l.seed1)
+		h2.SetSeed(l.seed2)
+		for _, p := range parts {
+			// Length-prefix each part so ("ab","c") and ("a","bc") differ.
+			var n [8]byte
+			for i := range n {
+				n[i] = byte(len(p) >> (8 * i))
+			}
+			h1.Write(n[:])
+			h2.Write(n[:])
+			h1.WriteString(p)
+			h2.WriteString(p)
+		}
+		return bucketKey{h1.Sum64(), h2.Sum64()}
+	}
+	return h(tagPair, a.Account, ip), h(tagAccount, a.Account), h(tagAddr, ip)
+}
+
+// addrGroup returns the unit the per-address budget counts: an IPv4
+// address, or the /64 network of an IPv6 address. Anything that does not
+// parse as an IP address is used as it is.
+func addrGroup(s string) string {
+	ip, err := netip.ParseAddr(s)
+	if err != nil {
+		return s
+	}
+	ip = ip.WithZone("").Unmap()
+	if ip.Is4() {
+		return ip.String()
+	}
+	p, err := ip.Prefix(64)
+	if err != nil {
+		return s
+	}
+	return p.String()
+}
+
+// bucketTable is a fixed-size LRU of token buckets. Its owner's mutex
+// guards it.
+type bucketTable struct {
+	off   bool
+	limit rate.Limit
+	burst int
+	max   int
+	m     map[bucketKey]*list.Element
+	lru   list.List // front = most recently used; values are *bucket
+}
+
+type bucket struct {
+	key bucketKey
+	lim *rate.Limiter
+}
+
+func newBucketTable(b, def AttemptBudget, maxEntries int) bucketTable {
+	if b.Burst < 0 {
+		return bucketTable{off: true}
+	}
+	if b.Burst == 0 {
+		b.Burst = def.Burst
+	}
+	if b.Every <= 0 {
+		b.Every = def.Every
+	}
+	return bucketTable{
+		limit: rate.Every(b.Every),
+		burst: b.Burst,
+		max:   maxEntries,
+		m:     make(map[bucketKey]*list.Element),
+	}
+}
+
+// waitLocked returns 0 when key has a token at t, otherwise how long until
+// it has one, rounded up to whole seconds (Retry-After's unit). A key
+// without a bucket has a full one.
+func (t *bucketTable) waitLocked(key bucketKey, now time.Time) time.Duration {
+	if t.off {
+		return 0
+	}
+	e, ok := t.m[key]
+	if !ok {
+		return 0
+	}
+	// The tolerance absorbs float rounding, so a client that waits exactly
+	// the Retry-After it was given is let in.
+	const eps = 1e-9
+	tokens := e.Value.(*bucket).lim.TokensAt(now)
+	if tokens >= 1-eps {
+		return 0
+	}
+	secs := math.Ceil((1-tokens)/float64(t.limit) - 1e-6)
+	return time.Duration(max(secs, 1)) * time.Second
+}
+
+// takeLocked takes one token from key's bucket at t, creating the bucket
+// (and forgetting the least recently used one when full) if needed.
+func (t *bucketTable) takeLocked(key bucketKey, now time.Time) {
+	if t.off {
+		return
+	}
+	e, ok := t.m[key]
+	if ok {
+		t.lru.MoveToFront(e)
+	} else {
+		if len(t.m) >= t.max {
+			old := t.lru.Back()
+			t.lru.Remove(old)
+			delete(t.m, old.Value.(*bucket).key)
+		}
+		e = t.lru.PushFront(&bucket{key: key, lim: rate.NewLimiter(t.limit, t.burst)})
+		t.m[key] = e
+	}
+	// ReserveN always takes the token (waitLocked has checked there is
+	// one, up to rounding), where AllowN could refuse a bucket at
+	// 0.999999999 and leave it untouched.
+	e.Value.(*bucket).lim.ReserveN(now, 1)
+}
+
+func (t *bucketTable) removeLocked(key bucketKey) {
+	if t.off {
+		return
+	}
+	if e, ok := t.m[key]; ok {
+		t.lru.Remove(e)
+		delete(t.m, key)
+	}
+}
