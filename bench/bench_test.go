@@ -24,6 +24,12 @@ func variants(tb testing.TB) []bench.Variant {
 func TestVariants(t *testing.T) {
 	for _, v := range variants(t) {
 		t.Run(v.Name, func(t *testing.T) {
+			if v.Anonymous {
+				if code, _ := bench.Serve(v.Handler, nil); code != v.AnonymousStatus {
+					t.Errorf("no cookie: got %d, want %d", code, v.AnonymousStatus)
+				}
+				return
+			}
 			cookies := v.Cookies
 			if len(cookies) == 0 {
 				cookies = []*http.Cookie{v.Cookie}
@@ -36,9 +42,6 @@ func TestVariants(t *testing.T) {
 				if code, _ := bench.Serve(v.Handler, c); code != http.StatusOK {
 					t.Errorf("valid cookie, second request: got %d, want 200", code)
 				}
-			}
-			if v.Anonymous {
-				return
 			}
 			tampered := bench.Tamper(v.Cookie)
 			for range 2 {
