@@ -47,6 +47,12 @@ func New[T any](cfg Config[T]) (*Auth[T], error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
+	if cfg.Limiter == nil {
+		cfg.Limiter = NewMemoryLimiter(MemoryLimiterOptions{})
+	}
+	if cfg.Revocations == nil {
+		cfg.Revocations = NewMemoryRevocationStore(MemoryRevocationOptions{Now: cfg.Now, MaxLifetime: cfg.MaxLifetime})
+	}
 	u, _ := url.Parse(cfg.URL) // validated above
 	a := &Auth[T]{
 		cfg:      cfg,
