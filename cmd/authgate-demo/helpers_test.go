@@ -1,0 +1,71 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+)
+
+// testSecret is the AUTH_SECRET of the in-process test servers.
+const testSecret = "test-secret-test-secret-test-secret-0123456789"
+
+// demo is the demo app on a loopback test server with a fresh database
+// holding the seeded users.
+type demo struct {
+	URL       string
+	Store     *Store
+	Passwords map[string]string // username → password of the seeded users
+}
+
+// startDemo serves the demo app (newApp, as `serve` builds it) on a
+// loopback port; staticDir is the -static folder, or "".
+func startDemo(t *testing.T, staticDir string) *demo {
+	t.Helper()
+	ctx := context.Background()
+	store, err := OpenStore(ctx, filepath.Join(t.TempDir(), "demo.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	seeded, err := store.SeedDemoUsers(ctx)
+	if err != nil || len(seeded) != 2 {
+		t.Fatalf("SeedDemoUsers: %v, %d users", err, len(seeded))
+	}
+	d := &demo{Store: store, Passwords: map[string]string{}}
+	for _, u := range seeded {
+		d.Passwords[u.Username] = u.Password
+	}
+
+	srv := httptest.NewUnstartedServer(nil)
+	d.URL = "http://" + srv.Listener.Addr().String()
+	handler, err := newApp(store, Options{
+		Secret:    testSecret,
+		URL:       d.URL,
+		StaticDir: staticDir,
+		Logger:    slog.New(slog.NewTextHandler(t.Output(), nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Config.Handler = handler
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return d
+}
+
+// client returns an HTTP client with a cookie jar that does not follow
+// redirects, so tests see each 302.
+func (d *demo) client(t *testing.T) *http.Client {
+	t.Helper()
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse
+	}}
+}
