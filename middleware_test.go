@@ -519,3 +519,31 @@ func TestProtocolEndpoints(t *testing.T) {
 		})
 	}
 }
+
+// FuzzSessionCookie feeds arbitrary cookie values to the middleware's
+// decision. Whatever arrives, Check must not panic, and it may only accept
+// a value that carries the one session the test minted: no input forges
+// another.
+func FuzzSessionCookie(f *testing.F) {
+	clk := newClock()
+	a, err := authgate.New(seedConfig(f, "http://app.example", clk))
+	if err != nil {
+		f.Fatal(err)
+	}
+	ck := authgatetest.Cookies(f, a, authgate.User[claims]{ID: "u1", Role: "admin"})[0]
+	f.Add(ck.Value)
+	f.Add(ck.Value[:len(ck.Value)-2])
+	f.Add(strings.ToUpper(ck.Value))
+	f.Add("")
+	f.Add("|||")
+	f.Add(strings.Repeat("A", 4000))
+	f.Add("MTc5NTkyNTg5OXwzQ0hUUFVZRWJz")
+	f.Fuzz(func(t *testing.T, value string) {
+		r := request("GET", "/", &http.Cookie{Name: ck.Name, Value: "x"})
+		r.Header.Set("Cookie", ck.Name+"="+value)
+		s, err := a.Check(r)
+		if err == nil && (s.User.ID != "u1" || s.User.Role != "admin") {
+			t.Fatalf("accepted a forged session %+v from %q", s.User, value)
+		}
+	})
+}
