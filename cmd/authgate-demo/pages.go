@@ -64,7 +64,16 @@ func newApp(store *Store, o Options) (http.Handler, error) {
 	if o.StaticDir != "" {
 		// -static: e.g. the built examples/nextauth-react app at /, served
 		// from the same origin as /api/auth, as next-auth/react requires.
-		mux.Handle("GET /", http.FileServer(http.Dir(o.StaticDir)))
+		files := http.FileServer(http.Dir(o.StaticDir))
+		mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+			// ("GET /" would conflict with the method-less "/api/auth/".)
+			if r.Method != http.MethodGet && r.Method != http.MethodHead {
+				w.Header().Set("Allow", "GET, HEAD")
+				http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+				return
+			}
+			files.ServeHTTP(w, r)
+		})
 	} else {
 		mux.Handle("GET /{$}", http.RedirectHandler("/dashboard", http.StatusFound))
 	}
