@@ -1,0 +1,46 @@
+package authgate
+
+import (
+	"fmt"
+	"net/http"
+	"time"
+)
+
+// ErrFreshAuthRequired is passed to [Config.ErrorHandler] by
+// [Auth.RequireFreshAuth] when the session's sign-in is too old. It wraps
+// [ErrUnauthenticated], so handlers that only know that error treat it as
+// "sign in (again)".
+var ErrFreshAuthRequired = fmt.Errorf("%w: a recent sign-in is required", ErrUnauthenticated)
+
+// RequireFreshAuth returns a guard for sensitive routes (changing the
+// password or e-mail address, deleting the account): it lets a request
+// through only when its session signed in at most maxAge ago. Re-issuing a
+// session never makes it fresh; only signing in again does.
+//
+// Anonymous requests are refused as by [Auth.RequireAuth]. A session whose
+// sign-in is older than maxAge is refused through [Config.ErrorHandler]
+// with [ErrFreshAuthRequired], which wraps [ErrUnauthenticated]: by default
+// browser navigations go to the sign-in page with a callbackUrl back, and
+// other requests get 401. Sign-in times have one-second resolution and are
+// rounded down, so the check errs on the side of asking again.
+//
+// It panics when maxAge is not positive: a programming error caught at
+// start-up.
+func (a *Auth[T]) RequireFreshAuth(maxAge time.Duration) func(http.Handler) http.Handler {
+	if maxAge <= 0 {
+		panic("authgate: RequireFreshAuth needs a positive maxAge")
+	}
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			s, r := a.sessionFor(w, r)
+			switch {
+			case s == nil:
+				a.errorFn(w, r, ErrUnauthenticated)
+			case a.now().Sub(s.AuthTime()) > maxAge:
+				a.errorFn(w, r, ErrFreshAuthRequired)
+			default:
+				next.ServeHTTP(w, r)
+			}
+		})
+	}
+}
