@@ -1,0 +1,75 @@
+// Package authgate is NextAuth.js-style authentication for net/http: a
+// username and password sign-in, an encrypted session cookie, and a typed
+// session in the request context, with NextAuth v4's callbacks (signIn,
+// jwt, session, redirect) and its REST protocol, so an unmodified
+// next-auth/react front end works against a Go server.
+//
+// # Usage
+//
+//	auth, err := authgate.New(authgate.Config[Claims]{
+//		Secrets: []string{os.Getenv("AUTH_SECRET")},
+//		URL:     "https://app.example",
+//		Authorize: func(ctx context.Context, c *authgate.Credentials) (*authgate.User[Claims], error) {
+//			u, err := db.UserByName(ctx, c.Username()) // u may be nil
+//			if err != nil {
+//				return nil, err
+//			}
+//			if !c.PasswordMatches(u.HashOrEmpty()) || u == nil {
+//				return nil, nil // wrong password or unknown user: same answer, same time
+//			}
+//			return &authgate.User[Claims]{ID: u.ID, Name: u.Name, Role: u.Role}, nil
+//		},
+//	})
+//	mux.Handle("/api/auth/", auth.Handler())
+//	mux.Handle("/admin", auth.RequireRole("admin")(adminPage))
+//	http.ListenAndServe(":3000", auth.Middleware(mux))
+//
+// and in a handler:
+//
+//	s, ok := authgate.FromContext[Claims](r.Context())
+//
+// # The flow
+//
+// A sign-in (POST /api/auth/callback/credentials) passes the CSRF checks,
+// the [Limiter], then [Config.Authorize]; the [Callbacks.SignIn] callback
+// may allow, deny or redirect; [Callbacks.JWT] shapes the [Token], which is
+// encoded by the [Codec] (securecookie: JSON, HMAC-SHA256, AES-256) into an
+// HttpOnly cookie. On every later request [Auth.Middleware] verifies the
+// cookie, checks its times and the [RevocationStore], runs
+// [Callbacks.Session] and stores the [Session] in the context, where
+// [FromContext] reads it and [Auth.RequireAuth] and [Auth.RequireRole]
+// enforce it.
+//
+// # Typed sessions
+//
+// Every type is generic in T, the app's own claims: a struct the app
+// declares once. [User.Claims] carries it from Authorize into
+// [Token.Claims] (the default JWT callback copies it), [Session.Claims]
+// carries it to handlers, and [FromContext] is instantiated with the same
+// T, so a handler reads s.User.ID, s.User.Role or s.Claims.Team with no
+// type assertion. The built-in fields (ID, name, email, image, role, roles,
+// expiry) are plain typed fields of [User], [Token], [SessionUser]. Go's
+// type inference picks T up from the Config literal in [New]; an app
+// without claims of its own uses struct{}. Generics were chosen over an
+// untyped map (the seed's user._id pain) and over interface values (a type
+// assertion in every handler); the cost is writing the type argument at
+// FromContext.
+//
+// # Failure
+//
+// Everything fails closed. [New] refuses a weak or missing secret, a
+// missing or relative URL and contradictory timeouts. A tampered,
+// truncated, expired, future-dated, revoked or foreign cookie is expected
+// input: the request is anonymous and the cookie cleared, never a 500. An
+// error from a callback refuses the sign-in or leaves the request
+// anonymous. Errors wrap the sentinels in this package (test them with
+// [errors.Is]) and their text never reaches a client. Every decision is
+// logged once through log/slog, never with a password, secret or cookie
+// value.
+//
+// # Concurrency
+//
+// An [Auth] is safe for concurrent use. Callbacks, the Limiter, the
+// RevocationStore and the PasswordHasher are called concurrently from
+// request goroutines.
+package authgate
