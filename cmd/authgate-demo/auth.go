@@ -41,6 +41,8 @@ type Options struct {
 	Logger                         *slog.Logger
 	// ErrorHandler answers guard refusals (pages.go renders HTML for browsers).
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
+	// Now is the clock; nil is time.Now. Tests inject their own.
+	Now func() time.Time
 }
 
 // newAuth builds the authgate instance for the demo's users.
@@ -56,6 +58,7 @@ func newAuth(store *Store, o Options) (*authgate.Auth[Claims], error) {
 		MaxLifetime:  o.MaxLifetime,
 		Logger:       o.Logger,
 		ErrorHandler: o.ErrorHandler,
+		Now:          o.Now,
 
 		// Authorize checks a username and password from the sign-in form.
 		// It returns nil (→ "CredentialsSignin", 401) for a wrong password

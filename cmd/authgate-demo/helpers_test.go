@@ -22,8 +22,9 @@ type demo struct {
 }
 
 // startDemo serves the demo app (newApp, as `serve` builds it) on a
-// loopback port; staticDir is the -static folder, or "".
-func startDemo(t *testing.T, staticDir string) *demo {
+// loopback port; staticDir is the -static folder, or "". Options may be
+// adjusted by mod (nil for none).
+func startDemo(t *testing.T, staticDir string, mod ...func(*Options)) *demo {
 	t.Helper()
 	ctx := context.Background()
 	store, err := OpenStore(ctx, filepath.Join(t.TempDir(), "demo.db"))
@@ -42,12 +43,16 @@ func startDemo(t *testing.T, staticDir string) *demo {
 
 	srv := httptest.NewUnstartedServer(nil)
 	d.URL = "http://" + srv.Listener.Addr().String()
-	handler, err := newApp(store, Options{
+	o := Options{
 		Secret:    testSecret,
 		URL:       d.URL,
 		StaticDir: staticDir,
 		Logger:    slog.New(slog.NewTextHandler(t.Output(), nil)),
-	})
+	}
+	for _, m := range mod {
+		m(&o)
+	}
+	handler, err := newApp(store, o)
 	if err != nil {
 		t.Fatal(err)
 	}
