@@ -48,10 +48,14 @@ import (
 // the cache holds at most about cacheEntries × (2 × maxCachedValue + 300 B)
 // ≈ 17 MiB, and about 4 MiB for typical 500-byte cookies.
 //
-// A hit returns a fresh copy of the token (one allocation), so a Session
-// callback that modifies the Token it is given cannot change the cached
-// entry; the Roles slice and any reference types inside the Claims are
-// shared and must be treated as read-only, as the Session doc already asks.
+// Cached tokens are immutable. A hit returns the cached *Token itself (no
+// allocation) when neither a Session callback nor a SignOut event is
+// configured, since authgate's own code only reads it (refresh and update
+// clone it first); otherwise decodeToken hands out a copy, so app code that
+// modifies the
+// Token it is given cannot change the cached entry. The Roles slice and any
+// reference types inside the Claims are shared either way and must be
+// treated as read-only, as the Session doc already asks.
 //
 // tokenCache is safe for concurrent use. A nil *tokenCache is a disabled
 // cache: every lookup misses and nothing is stored.
@@ -79,7 +83,7 @@ type cacheShard[T any] struct {
 
 type cacheEntry[T any] struct {
 	key string
-	tok Token[T]
+	tok *Token[T] // never modified after put
 }
 
 // newTokenCache returns an empty cache.
@@ -91,11 +95,16 @@ func newTokenCache[T any]() *tokenCache[T] {
 	return c
 }
 
+// shard picks the shard by a seeded hash of the value's last 16 bytes, which
+// for a stored (verified) value encode its MAC: uniformly spread, and half
+// the work of hashing the whole value before the map hashes it again.
 func (c *tokenCache[T]) shard(key string) *cacheShard[T] {
-	return &c.shards[maphash.String(c.seed, key)%cacheShards]
+	return &c.shards[maphash.String(c.seed, key[max(0, len(key)-16):])%cacheShards]
 }
 
-// get returns a copy of the token stored for the exact cookie value key.
+// get returns the token stored for the exact cookie value key. The token is
+// shared: callers must not modify it (decodeToken hands a copy to code that
+// might).
 func (c *tokenCache[T]) get(key string) (*Token[T], bool) {
 	if c == nil || len(key) > maxCachedValue {
 		return nil, false
@@ -103,14 +112,12 @@ func (c *tokenCache[T]) get(key string) (*Token[T], bool) {
 	sh := c.shard(key)
 	sh.mu.RLock()
 	i, ok := sh.idx[key]
-	if !ok {
-		sh.mu.RUnlock()
-		return nil, false
+	var tok *Token[T]
+	if ok {
+		tok = sh.ring[i].tok
 	}
-	tok := new(Token[T])
-	*tok = sh.ring[i].tok
 	sh.mu.RUnlock()
-	return tok, true
+	return tok, ok
 }
 
 // put stores a copy of tok, which decodeToken verified, for the exact
@@ -126,7 +133,9 @@ func (c *tokenCache[T]) put(key string, tok *Token[T]) {
 		return
 	}
 	// Own copy: key may be a slice of the whole Cookie header.
-	e := cacheEntry[T]{key: strings.Clone(key), tok: *tok}
+	cp := new(Token[T])
+	*cp = *tok // the caller may go on to modify tok
+	e := cacheEntry[T]{key: strings.Clone(key), tok: cp}
 	if len(sh.ring) < cacheShardEntries {
 		sh.idx[e.key] = len(sh.ring)
 		sh.ring = append(sh.ring, e)

@@ -147,7 +147,14 @@ func newSession[T any](tok *Token[T]) *Session[T] {
 // checkToken does, on every request.
 func (a *Auth[T]) decodeToken(raw string) (*Token[T], error) {
 	if tok, ok := a.cache.get(raw); ok {
-		return tok, nil // verified before; times and revocation are checked by checkToken
+		// Verified before; times and revocation are checked by checkToken.
+		// The cached token is shared: only app code (the Session callback,
+		// the SignOut event) could modify it, so then it gets a copy.
+		if a.cfg.Callbacks.Session != nil || a.cfg.Events.SignOut != nil {
+			cp := *tok
+			return &cp, nil
+		}
+		return tok, nil
 	}
 	tok := new(Token[T])
 	if err := a.codec.Decode(a.sessionCookie, raw, tok); err != nil {
