@@ -46,16 +46,16 @@ import (
 // the request's Cookie header), the decoded token (whose strings come from
 // the same ≤ maxCachedValue bytes) and about 300 bytes of bookkeeping, so
 // the cache holds at most about cacheEntries × (2 × maxCachedValue + 300 B)
-// ≈ 17 MiB, and about 4 MiB for typical 500-byte cookies.
+// ≈ 17 MiB; a full cache of typical 500-byte cookies holds about 3 MiB
+// (measured by TestCacheMemoryIsBounded).
 //
 // Cached tokens are immutable. A hit returns the cached *Token itself (no
 // allocation) when neither a Session callback nor a SignOut event is
 // configured, since authgate's own code only reads it (refresh and update
 // clone it first); otherwise decodeToken hands out a copy, so app code that
-// modifies the
-// Token it is given cannot change the cached entry. The Roles slice and any
-// reference types inside the Claims are shared either way and must be
-// treated as read-only, as the Session doc already asks.
+// modifies the Token it is given cannot change the cached entry. The Roles
+// slice and any reference types inside the Claims are shared either way and
+// must be treated as read-only, as the Session doc already asks.
 //
 // tokenCache is safe for concurrent use. A nil *tokenCache is a disabled
 // cache: every lookup misses and nothing is stored.
