@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/authgate/authgate"
+	"github.com/gorilla/securecookie"
 )
 
 // ColdRing is how many distinct sessions the cold variant cycles through:
@@ -18,21 +19,53 @@ const ColdRing = 4 * 4096
 
 // Authgate returns authgate's variants: Middleware and a final handler
 // reading the role with authgate.FromContext, for a cookie seen before
-// (warm), cookies never seen before (cold) and no cookie (anonymous).
+// (warm), cookies never seen before (cold) and no cookie (anonymous); and,
+// to isolate what authgate adds on top of securecookie, authgate with the
+// cache off (a custom Codec) next to bare securecookie decoding the very
+// same cookie into the same Token.
 func Authgate(now time.Time) ([]Variant, error) {
-	warmH, warm, err := authgateVariant(now, 1)
+	warmH, warm, err := authgateVariant(now, 1, nil)
 	if err != nil {
 		return nil, err
 	}
-	coldH, cold, err := authgateVariant(now, ColdRing)
+	coldH, cold, err := authgateVariant(now, ColdRing, nil)
 	if err != nil {
 		return nil, err
 	}
-	anonH, _, err := authgateVariant(now, 0)
+	anonH, _, err := authgateVariant(now, 0, nil)
 	if err != nil {
 		return nil, err
 	}
+	// The same decode path without the cache, against bare securecookie
+	// decoding the very same cookie into the same Token: what authgate adds.
+	sc := securecookie.New(hashKey, blockKey)
+	sc.SetSerializer(securecookie.JSONEncoder{})
+	nocacheH, nocache, err := authgateVariant(now, 1, sc)
+	if err != nil {
+		return nil, err
+	}
+	type tokenKey struct{}
+	final := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t, ok := r.Context().Value(tokenKey{}).(*authgate.Token[struct{}])
+		var role string
+		if ok {
+			role = t.Role
+		}
+		finish(w, role, ok)
+	})
+	name := nocache[0].Name
+	bareH := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if ck, err := r.Cookie(name); err == nil {
+			t := new(authgate.Token[struct{}])
+			if sc.Decode(name, ck.Value, t) == nil && t.ExpiresAt > time.Now().Unix() {
+				r = r.WithContext(context.WithValue(r.Context(), tokenKey{}, t))
+			}
+		}
+		final.ServeHTTP(w, r)
+	})
 	return []Variant{
+		{Name: "securecookie-authgate-token", Handler: bareH, Cookie: nocache[0]},
+		{Name: "authgate-nocache", Handler: nocacheH, Cookie: nocache[0]},
 		{Name: "authgate-cold", Handler: coldH, Cookie: cold[0], Cookies: cold},
 		{Name: "authgate-warm", Handler: warmH, Cookie: warm[0]},
 		{Name: "authgate-anonymous", Handler: anonH, Anonymous: true, AnonymousStatus: http.StatusUnauthorized},
@@ -41,7 +74,7 @@ func Authgate(now time.Time) ([]Variant, error) {
 
 // authgateVariant builds an Auth (its own warm cache) with defaults, the
 // guarded handler, and n distinct session cookies carrying the claims.
-func authgateVariant(now time.Time, n int) (http.Handler, []*http.Cookie, error) {
+func authgateVariant(now time.Time, n int, codec authgate.Codec) (http.Handler, []*http.Cookie, error) {
 	a, err := authgate.New(authgate.Config[struct{}]{
 		Secrets: []string{"bench-secret-0123456789abcdefghijklmnop"},
 		URL:     "http://localhost:3000",
@@ -50,6 +83,7 @@ func authgateVariant(now time.Time, n int) (http.Handler, []*http.Cookie, error)
 		},
 		Hasher: authgate.BcryptHasher{Cost: 4}, // only New's dummy hash; never on this path
 		Logger: slog.New(slog.DiscardHandler),
+		Codec:  codec, // nil: the default, with the warm cache
 	})
 	if err != nil {
 		return nil, nil, err

@@ -85,7 +85,13 @@ func BenchmarkRequest(b *testing.B) {
 			}
 			b.ReportAllocs()
 			j := 0
+			var cpu0 time.Duration
+			n := 0
 			for b.Loop() {
+				if n == 0 {
+					cpu0 = bench.CPUTime()
+				}
+				n++
 				*req = bases[j]
 				if j++; j == len(bases) {
 					j = 0
@@ -94,6 +100,7 @@ func BenchmarkRequest(b *testing.B) {
 				v.Handler.ServeHTTP(w, req)
 			}
 			b.StopTimer()
+			b.ReportMetric(float64(bench.CPUTime()-cpu0)/float64(n), "cpu-ns/op")
 			cookieBytes := 0
 			if !v.Anonymous {
 				cookieBytes = bench.CookieBytes(v.Cookie)
