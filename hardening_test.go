@@ -451,6 +451,34 @@ func TestRevocation(t *testing.T) {
 		}
 	})
 
+	t.Run("a thief's copy re-issued after the victim's last visit stays revoked after the victim's cookie expires", func(t *testing.T) {
+		a := newApp(t, func(cfg *authgate.Config[claims]) {
+			cfg.MaxAge = 30 * time.Minute
+			cfg.UpdateAge = 5 * time.Minute
+		})
+		victim := a.client()
+		victim.signIn("alice", "alice-password") // victim's cookie: exp 30m
+		thief := a.client()
+		thief.setCookie("authgate.session-token", victim.cookie("authgate.session-token"))
+		a.clk.Advance(6 * time.Minute)
+		if res := thief.get("/whoami"); res.body != "u1 admin pro" { // re-issued: exp 36m
+			t.Fatalf("thief before sign-out: got %q", res.body)
+		}
+		stolen := thief.cookie("authgate.session-token")
+		a.clk.Advance(time.Minute)
+		victim.postForm("/api/auth/signout", url.Values{"csrfToken": {victim.csrf()}, "json": {"true"}})
+		start := newClock().Now()
+		for _, at := range []time.Duration{8 * time.Minute, 31 * time.Minute, 35 * time.Minute} {
+			a.clk.Advance(start.Add(at).Sub(a.clk.Now()))
+			// Revocation writes prune expired entries: make one.
+			a.auth.SignOutEverywhere(context.Background(), "someone-else")
+			thief.setCookie("authgate.session-token", stolen)
+			if res := thief.get("/whoami"); res.body != "anonymous" {
+				t.Errorf("thief %v after sign-in: got %q, want anonymous", at, res.body)
+			}
+		}
+	})
+
 	t.Run("re-issued cookies of a revoked session stay revoked", func(t *testing.T) {
 		a := newApp(t, func(cfg *authgate.Config[claims]) { cfg.UpdateAge = time.Minute })
 		c := a.client()

@@ -30,6 +30,13 @@ type MemoryRevocationOptions struct {
 	// MaxUsers bounds how many "signed in before" marks are remembered at
 	// once. The default is [DefaultRevocationEntries].
 	MaxUsers int
+	// MaxAge is the idle timeout ([Config.MaxAge]). A revoked session is
+	// remembered at least MaxAge past its revocation, even when the cookie
+	// that signed out expires sooner: another copy of the session (a
+	// thief's, re-issued after the victim's last visit) can expire up to
+	// MaxAge after the revocation, never later. The default is
+	// [DefaultMaxAge].
+	MaxAge time.Duration
 	// MaxLifetime is the absolute session lifetime ([Config.MaxLifetime]):
 	// a user's mark is forgotten this long after it was set, when every
 	// session it could revoke has expired anyway. The default is
@@ -41,7 +48,9 @@ type MemoryRevocationOptions struct {
 }
 
 // MemoryRevocationStore is the default [RevocationStore]: a denylist of
-// session ids, each kept until the session's own expiry, and a per-subject
+// session ids, each kept until no copy of the session can still be valid
+// (MaxAge after the revocation, or the expiry given, whichever is later),
+// and a per-subject
 // mark "sessions signed in at or before T are invalid", kept for
 // MaxLifetime after T. Expired entries are pruned on every write, oldest
 // first, so a write costs O(log n) and a read is a map lookup under a read
@@ -60,6 +69,7 @@ type MemoryRevocationOptions struct {
 // concurrent use.
 type MemoryRevocationStore struct {
 	now         func() time.Time
+	maxAge      time.Duration
 	maxLifetime time.Duration
 	maxSessions int
 	maxUsers    int
@@ -102,6 +112,7 @@ var (
 func NewMemoryRevocationStore(opts MemoryRevocationOptions) *MemoryRevocationStore {
 	s := &MemoryRevocationStore{
 		now:         opts.Now,
+		maxAge:      opts.MaxAge,
 		maxLifetime: opts.MaxLifetime,
 		maxSessions: opts.MaxSessions,
 		maxUsers:    opts.MaxUsers,
@@ -110,6 +121,9 @@ func NewMemoryRevocationStore(opts MemoryRevocationOptions) *MemoryRevocationSto
 	}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	if s.maxAge <= 0 {
+		s.maxAge = DefaultMaxAge
 	}
 	if s.maxLifetime <= 0 {
 		s.maxLifetime = DefaultMaxLifetime
@@ -123,19 +137,18 @@ func NewMemoryRevocationStore(opts MemoryRevocationOptions) *MemoryRevocationSto
 	return s
 }
 
-// RevokeSession remembers sessionID as revoked until expires. It never
-// returns an error.
+// RevokeSession remembers sessionID as revoked until expires, and at
+// least MaxAge (plus the allowed clock skew) past now: every cookie of the
+// session was issued by now, so none outlives that, whatever the expiry
+// of the copy that signed out. It never returns an error.
 func (s *MemoryRevocationStore) RevokeSession(_ context.Context, sessionID string, expires time.Time) error {
-	now := nanos(s.now())
+	t := s.now()
+	now := nanos(t)
 	key := revocationKey(sessionID)
-	until := nanos(expires)
+	until := max(nanos(expires), nanos(t.Add(s.maxAge+clockSkew)))
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.pruneLocked(now)
-	if until <= now {
-		// Already expired: the token's own exp refuses it.
-		return nil
-	}
 	s.putLocked(s.sessions, &s.sessQ, s.maxSessions, key, revocation{at: now, until: until})
 	return nil
 }

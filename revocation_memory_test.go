@@ -50,17 +50,26 @@ func TestMemoryRevocationStore(t *testing.T) {
 			}
 		}},
 		{"a revoked session is forgotten after its expiry", func(t *testing.T, s *authgate.MemoryRevocationStore, c *fakeClock) {
-			s.RevokeSession(ctx, "sid-1", c.Now().Add(time.Hour))
-			c.Advance(time.Hour)
-			s.RevokeSession(ctx, "sid-2", c.Now().Add(time.Hour)) // writes prune
+			s.RevokeSession(ctx, "sid-1", c.Now().Add(2*time.Hour))
+			c.Advance(2 * time.Hour)
+			s.RevokeSession(ctx, "sid-2", c.Now().Add(2*time.Hour)) // writes prune
 			if n, _ := s.Len(); n != 1 {
 				t.Errorf("%d sessions held, want 1 (sid-1 expired)", n)
 			}
 		}},
-		{"a session revoked after its expiry is not stored", func(t *testing.T, s *authgate.MemoryRevocationStore, c *fakeClock) {
-			s.RevokeSession(ctx, "sid-1", c.Now())
-			if n, _ := s.Len(); n != 0 {
-				t.Errorf("%d sessions held, want 0", n)
+		{"a revoked session is remembered MaxAge past its revocation even when the signing-out cookie expires sooner", func(t *testing.T, s *authgate.MemoryRevocationStore, c *fakeClock) {
+			// A thief's copy re-issued just before the sign-out expires
+			// MaxAge (one hour here) after it.
+			s.RevokeSession(ctx, "sid-1", c.Now().Add(time.Minute))
+			c.Advance(time.Hour - time.Second)
+			s.RevokeSession(ctx, "sid-2", c.Now().Add(time.Hour))
+			if !revoked(t, s, "sid-1", "alice", t0) {
+				t.Error("sid-1 an hour later: got not revoked, want revoked")
+			}
+			c.Advance(time.Minute)
+			s.RevokeSession(ctx, "sid-3", c.Now().Add(time.Hour))
+			if revoked(t, s, "sid-1", "alice", t0) {
+				t.Error("sid-1 after MaxAge and the clock skew: got revoked, want forgotten")
 			}
 		}},
 		{"sign out everywhere revokes sessions signed in before or in the same second, and spares later ones", func(t *testing.T, s *authgate.MemoryRevocationStore, c *fakeClock) {
@@ -127,7 +136,7 @@ func TestMemoryRevocationStore(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := newFakeClock(t0)
-			tt.run(t, authgate.NewMemoryRevocationStore(authgate.MemoryRevocationOptions{Now: c.Now}), c)
+			tt.run(t, authgate.NewMemoryRevocationStore(authgate.MemoryRevocationOptions{MaxAge: time.Hour, Now: c.Now}), c)
 		})
 	}
 }
