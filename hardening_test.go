@@ -594,3 +594,50 @@ func TestTimeouts(t *testing.T) {
 		a.auth.RequireFreshAuth(0)
 	})
 }
+
+// blockingHasher is bcrypt at cost 4 whose comparisons of the password
+// "block" wait until release is closed.
+type blockingHasher struct {
+	authgate.BcryptHasher
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (h *blockingHasher) Compare(hash, password string) error {
+	if password == "block" {
+		h.entered <- struct{}{}
+		<-h.release
+	}
+	return h.BcryptHasher.Compare(hash, password)
+}
+
+func TestBoundedHashConcurrency(t *testing.T) {
+	h := &blockingHasher{BcryptHasher: authgate.BcryptHasher{Cost: 4}, entered: make(chan struct{}, 1), release: make(chan struct{})}
+	g := newGate(t, func(cfg *authgate.Config[claims]) {
+		cfg.Hasher = h
+		cfg.MaxConcurrentHashes = 1
+	})
+	first := make(chan *httptest.ResponseRecorder)
+	go func() { first <- g.signIn("198.51.100.1", "alice", "block") }()
+	<-h.entered // the only comparison slot is taken
+
+	busy := g.signIn("198.51.100.2", "bob", "bob-password")
+	if busy.Code != http.StatusServiceUnavailable || busy.Header().Get("Retry-After") != "1" || !strings.Contains(busy.Body.String(), "error=Busy") {
+		t.Errorf("sign-in with no free slot: got %d Retry-After %q %q, want 503, 1 and error=Busy", busy.Code, busy.Header().Get("Retry-After"), busy.Body)
+	}
+	sameResponse(t, busy, g.signIn("198.51.100.3", "nobody", "whatever"))
+
+	rec := httptest.NewRecorder()
+	g.h.ServeHTTP(rec, httptest.NewRequest("GET", hgBase+"/api/auth/session", nil))
+	if rec.Code != 200 {
+		t.Errorf("GET /session while every slot is taken: got %d, want 200", rec.Code)
+	}
+
+	close(h.release)
+	if rec := <-first; rec.Code != 401 {
+		t.Errorf("the blocked sign-in: got %d, want 401", rec.Code)
+	}
+	if rec := g.signIn("198.51.100.4", "bob", "bob-password"); rec.Code != 200 {
+		t.Errorf("sign-in after the slot freed: got %d, want 200", rec.Code)
+	}
+}
