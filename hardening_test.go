@@ -38,6 +38,9 @@ func (h *countingHasher) Compare(hash, password string) error {
 // password72 is exactly bcrypt's limit.
 var password72 = strings.Repeat("p", 72)
 
+// passwordUnicode has spaces, an emoji and a combining accent (NFD).
+const passwordUnicode = "correct horse 🐎 battery cafe\u0301"
+
 // hgUser is a row of the hardening tests' user table.
 type hgUser struct {
 	id, hash string
@@ -72,6 +75,7 @@ func newGate(t *testing.T, edit func(*authgate.Config[claims])) *gate {
 		"bob":   {id: "u2", hash: mk("bob-password")},
 		"carol": {id: "u3", hash: mk("carol-password"), disabled: true},
 		"long":  {id: "u4", hash: mk(password72)},
+		"emoji": {id: "u5", hash: mk(passwordUnicode)},
 	}
 	clk := newClock()
 	cfg := authgate.Config[claims]{
@@ -303,6 +307,23 @@ func TestEnumerationSafety(t *testing.T) {
 			t.Error("CheckPassword accepted 72 bytes + X")
 		}
 	})
+}
+
+func TestPasswordsAreTakenAsSent(t *testing.T) {
+	g := newGate(t, nil)
+	for i, tc := range []struct {
+		name, password string
+		want           int
+	}{
+		{"spaces, an emoji and a combining accent sign in", passwordUnicode, 200},
+		{"the NFC form of the same text is another password", strings.Replace(passwordUnicode, "e\u0301", "\u00e9", 1), 401},
+		{"trailing space is not trimmed", passwordUnicode + " ", 401},
+		{"a NUL does not end the password", passwordUnicode + "\x00", 401},
+	} {
+		if rec := g.signIn(netip.AddrFrom4([4]byte{198, 51, 100, byte(i + 1)}).String(), "emoji", tc.password); rec.Code != tc.want {
+			t.Errorf("%s: got %d, want %d", tc.name, rec.Code, tc.want)
+		}
+	}
 }
 
 func mustHash(t *testing.T, pw string) string {
