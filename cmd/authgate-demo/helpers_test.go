@@ -8,6 +8,8 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"testing"
+
+	"github.com/authgate/authgate"
 )
 
 // testSecret is the AUTH_SECRET of the in-process test servers.
@@ -32,6 +34,9 @@ func startDemo(t *testing.T, staticDir string, mod ...func(*Options)) *demo {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
+	// bcrypt's minimum cost keeps sign-ins fast under -race; the demo
+	// itself hashes at cost 10.
+	store.hasher = authgate.BcryptHasher{Cost: 4}
 	seeded, err := store.SeedDemoUsers(ctx)
 	if err != nil || len(seeded) != 2 {
 		t.Fatalf("SeedDemoUsers: %v, %d users", err, len(seeded))

@@ -29,10 +29,13 @@ import (
 const usage = `authgate-demo: the authgate demo app (users in SQLite, sessions in cookies).
 
 Usage:
-  authgate-demo [serve flags]          same as "serve"
+  authgate-demo                        the same as "serve" with its defaults
   authgate-demo serve [-db FILE] [-addr HOST:PORT] [-static DIR]
                       [-session-max-age D] [-session-update-age D] [-session-max-lifetime D]
-  authgate-demo adduser [-db FILE] -username NAME [-email EMAIL] [-role ROLE] < password
+  authgate-demo adduser -db FILE -username NAME -email EMAIL -role ROLE < password
+
+Defaults: -db authgate-demo.db, -addr localhost:3000, -role user. Durations D
+are Go durations such as 30m, 12h or 720h.
 
 serve creates the database and its users table if needed. When the table is
 empty it creates two demo users, alice (role admin) and bob (role user), and
@@ -113,10 +116,15 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	addr := fs.String("addr", "localhost:3000", "listen address `host:port` (port 0 picks a free port)")
 	static := fs.String("static", "", "serve the files of `dir` at / (e.g. examples/nextauth-react/dist)")
 	maxAge := fs.Duration("session-max-age", 0, "idle timeout of a session (Config.MaxAge; 0: 720h)")
-	updateAge := fs.Duration("session-update-age", 0, "how often an active session is re-issued (Config.UpdateAge; 0: 24h)")
+	updateAge := fs.Duration("session-update-age", 0, "how often an active session is re-issued (Config.UpdateAge; 0: 24h, or half a shorter -session-max-age)")
 	maxLifetime := fs.Duration("session-max-lifetime", 0, "absolute lifetime from sign-in (Config.MaxLifetime; 0: 2160h)")
 	if code := parseFlags(fs, args); code >= 0 {
 		return code
+	}
+	if *updateAge == 0 && *maxAge > 0 && *maxAge < 24*time.Hour {
+		// authgate refuses an UpdateAge above MaxAge; with only a short
+		// -session-max-age given, re-issue at half of it.
+		*updateAge = *maxAge / 2
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 	fail := func(format string, a ...any) int {

@@ -110,8 +110,9 @@ func validEmail(s string) bool {
 
 // Store is the users table. It is safe for concurrent use.
 type Store struct {
-	db  *sql.DB
-	now func() time.Time
+	db     *sql.DB
+	now    func() time.Time
+	hasher authgate.PasswordHasher // bcrypt, cost 10; tests use a cheaper cost
 }
 
 // OpenStore opens (creating if needed) the SQLite database at path and
@@ -131,7 +132,7 @@ func OpenStore(ctx context.Context, path string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
-	return &Store{db: db, now: time.Now}, nil
+	return &Store{db: db, now: time.Now, hasher: authgate.BcryptHasher{}}, nil
 }
 
 // Close closes the database.
@@ -204,7 +205,7 @@ func (s *Store) addUser(ctx context.Context, db execer, in NewUserInput) (*User,
 	if err := in.Validate(); err != nil {
 		return nil, err
 	}
-	hash, err := authgate.HashPassword(in.Password)
+	hash, err := s.hasher.Hash(in.Password)
 	if err != nil {
 		return nil, err
 	}
