@@ -90,6 +90,7 @@ func TestPagesForAnonymousVisitors(t *testing.T) {
 		{"/api/me is 401 JSON even for a browser", "/api/me", html, 401, "", `{"error":"unauthenticated"}`},
 		{"/login shows the form", "/login", html, 200, "", `id="login-form"`},
 		{"/login shows a known error code's message", "/login?error=CredentialsSignin", html, 200, "", "Wrong username or password."},
+		{"/login explains SessionRequired (next-auth's useSession({required: true}))", "/login?error=SessionRequired", html, 200, "", "Sign in to see that page."},
 		{"/login never echoes an unknown error code", "/login?error=%3Cscript%3Ealert(1)%3C/script%3E", html, 200, "", "Sign-in failed. Try again."},
 		{"/ goes to the dashboard", "/", html, 302, "/dashboard", ""},
 		{"the login script is served", "/static/login.js", "", 200, "", "signIn"},

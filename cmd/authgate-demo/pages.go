@@ -152,6 +152,7 @@ var signInErrors = map[string]string{
 	"Busy":              "The server is busy. Try again in a moment.",
 	"MissingCSRF":       "The form expired. Reload the page and try again.",
 	"AccessDenied":      "This account may not sign in.",
+	"SessionRequired":   "Sign in to see that page.",
 }
 
 // login is GET /login: the sign-in form. static/login.js submits it the
