@@ -22,26 +22,12 @@ type AttemptBudget struct {
 	Every time.Duration
 }
 
-// Defaults of [MemoryLimiterOptions].
+// The default budgets of [MemoryLimiterOptions], documented on its fields.
+// They are not exported variables, so no package can change them for all.
 var (
-	// DefaultPerAccountAddress allows 10 failed sign-ins against one
-	// account from one client address, then one every 90 seconds: the
-	// bucket refills completely in 15 minutes. A successful sign-in from
-	// that address empties the count.
-	DefaultPerAccountAddress = AttemptBudget{Burst: 10, Every: 90 * time.Second}
-
-	// DefaultPerAccount allows 50 sign-in attempts against one account from
-	// all addresses together, then one every 72 seconds (50 an hour): at
-	// most 100 in any hour, the ASVS V2.2.1 ceiling. It stops a botnet that
-	// spreads its guesses over many addresses.
-	DefaultPerAccount = AttemptBudget{Burst: 50, Every: 72 * time.Second}
-
-	// DefaultPerAddress allows 50 sign-in attempts from one client address
-	// (an IPv4 address or an IPv6 /64) against all accounts together, then
-	// one every 18 seconds (200 an hour, the long-run rate of Rails' "10 per
-	// 3 minutes"). It stops one client spraying a password over many
-	// accounts, and bounds how fast it can mint limiter entries.
-	DefaultPerAddress = AttemptBudget{Burst: 50, Every: 18 * time.Second}
+	defaultPerAccountAddress = AttemptBudget{Burst: 10, Every: 90 * time.Second}
+	defaultPerAccount        = AttemptBudget{Burst: 50, Every: 72 * time.Second}
+	defaultPerAddress        = AttemptBudget{Burst: 50, Every: 18 * time.Second}
 )
 
 // DefaultLimiterEntries is the default [MemoryLimiterOptions.MaxEntries]:
@@ -54,15 +40,21 @@ const DefaultLimiterEntries = 65536
 // MemoryLimiterOptions configures [NewMemoryLimiter]. The zero value is the
 // documented default.
 type MemoryLimiterOptions struct {
-	// PerAccountAddress budgets attempts against one account from one
-	// client address; a successful sign-in resets it. The default is
-	// [DefaultPerAccountAddress].
+	// PerAccountAddress budgets failed sign-ins against one account from
+	// one client address; a successful sign-in from that address resets
+	// it. The default allows 10, then one every 90 seconds: the bucket
+	// refills completely in 15 minutes.
 	PerAccountAddress AttemptBudget
-	// PerAccount budgets attempts against one account from every address.
-	// The default is [DefaultPerAccount].
+	// PerAccount budgets attempts against one account from every address
+	// together, against a botnet spreading its guesses. The default allows
+	// 50, then one every 72 seconds (50 an hour): at most 100 in any hour,
+	// the ASVS V2.2.1 ceiling.
 	PerAccount AttemptBudget
-	// PerAddress budgets attempts from one client address against every
-	// account. The default is [DefaultPerAddress].
+	// PerAddress budgets attempts from one client address (an IPv4
+	// address or an IPv6 /64) against every account together, against
+	// password spraying; it also bounds how fast one client can mint
+	// limiter entries. The default allows 50, then one every 18 seconds
+	// (200 an hour, the long-run rate of Rails' "10 per 3 minutes").
 	PerAddress AttemptBudget
 	// MaxEntries bounds each of the three tables (per account and address,
 	// per account, per address). When a table is full, the bucket used
@@ -110,9 +102,9 @@ func NewMemoryLimiter(opts MemoryLimiterOptions) *MemoryLimiter {
 		n = DefaultLimiterEntries
 	}
 	return &MemoryLimiter{
-		pair:    newBucketTable(opts.PerAccountAddress, DefaultPerAccountAddress, n),
-		account: newBucketTable(opts.PerAccount, DefaultPerAccount, n),
-		addr:    newBucketTable(opts.PerAddress, DefaultPerAddress, n),
+		pair:    newBucketTable(opts.PerAccountAddress, defaultPerAccountAddress, n),
+		account: newBucketTable(opts.PerAccount, defaultPerAccount, n),
+		addr:    newBucketTable(opts.PerAddress, defaultPerAddress, n),
 		seed1:   maphash.MakeSeed(),
 		seed2:   maphash.MakeSeed(),
 	}
