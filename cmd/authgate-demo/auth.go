@@ -11,10 +11,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"log/slog"
-	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/authgate/authgate"
 )
@@ -28,21 +25,6 @@ type Claims struct {
 	// the example page can show that the call reached the server.
 	UpdateTrigger string `json:"updateTrigger,omitempty"`
 	Note          string `json:"note,omitempty"`
-}
-
-// Options are the demo's settings, from the command line and environment.
-type Options struct {
-	Secret string // AUTH_SECRET
-	URL    string // AUTH_URL, the public origin
-	// MaxAge, UpdateAge and MaxLifetime are the -session-* flags; zero keeps
-	// authgate's defaults (30 days, 24 hours, 90 days).
-	MaxAge, UpdateAge, MaxLifetime time.Duration
-	StaticDir                      string // -static
-	Logger                         *slog.Logger
-	// ErrorHandler answers guard refusals (pages.go renders HTML for browsers).
-	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
-	// Now is the clock; nil is time.Now. Tests inject their own.
-	Now func() time.Time
 }
 
 // newAuth builds the authgate instance for the demo's users.

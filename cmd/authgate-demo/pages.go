@@ -17,12 +17,28 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/authgate/authgate"
 )
 
 //go:embed templates static
 var assets embed.FS
+
+// Options are the demo's settings, from the command line and environment.
+type Options struct {
+	Secret string // AUTH_SECRET
+	URL    string // AUTH_URL, the public origin
+	// MaxAge, UpdateAge and MaxLifetime are the -session-* flags; zero keeps
+	// authgate's defaults (30 days, 24 hours, 90 days).
+	MaxAge, UpdateAge, MaxLifetime time.Duration
+	StaticDir                      string // -static
+	Logger                         *slog.Logger
+	// ErrorHandler answers guard refusals (pages.go renders HTML for browsers).
+	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
+	// Now is the clock; nil is time.Now. Tests inject their own.
+	Now func() time.Time
+}
 
 // app holds what the handlers need.
 type app struct {
