@@ -22,7 +22,8 @@ const ColdRing = 4 * 4096
 // (warm), cookies never seen before (cold) and no cookie (anonymous); and,
 // to isolate what authgate adds on top of securecookie, authgate with the
 // cache off (a custom Codec) next to bare securecookie decoding the very
-// same cookie into the same Token.
+// same cookie into the same Token; and authgate with the cache off over a
+// prototype AES-256-GCM codec (see [GCMCodec]), to show what the codec costs.
 func Authgate(now time.Time) ([]Variant, error) {
 	warmH, warm, err := authgateVariant(now, 1, nil)
 	if err != nil {
@@ -41,6 +42,14 @@ func Authgate(now time.Time) ([]Variant, error) {
 	sc := securecookie.New(hashKey, blockKey)
 	sc.SetSerializer(securecookie.JSONEncoder{})
 	nocacheH, nocache, err := authgateVariant(now, 1, sc)
+	if err != nil {
+		return nil, err
+	}
+	gcm, err := NewGCMCodec(blockKey)
+	if err != nil {
+		return nil, err
+	}
+	gcmH, gcmCookies, err := authgateVariant(now, 1, gcm)
 	if err != nil {
 		return nil, err
 	}
@@ -66,6 +75,7 @@ func Authgate(now time.Time) ([]Variant, error) {
 	return []Variant{
 		{Name: "securecookie-authgate-token", Handler: bareH, Cookie: nocache[0]},
 		{Name: "authgate-nocache", Handler: nocacheH, Cookie: nocache[0]},
+		{Name: "authgate-nocache-aesgcm", Handler: gcmH, Cookie: gcmCookies[0]},
 		{Name: "authgate-cold", Handler: coldH, Cookie: cold[0], Cookies: cold},
 		{Name: "authgate-warm", Handler: warmH, Cookie: warm[0]},
 		{Name: "authgate-anonymous", Handler: anonH, Anonymous: true, AnonymousStatus: http.StatusUnauthorized},
