@@ -34,6 +34,7 @@ echo "== machine"
 	echo "nproc: $(nproc)"
 	lscpu 2>/dev/null | grep -E '^(Model name|Architecture|CPU\(s\)|Thread|Core|Socket|L2|L3)' || true
 	go version
+	echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (other processes share these cores)"
 	date -u +"run at %Y-%m-%dT%H:%M:%SZ"
 } | tee "$out/machine.txt"
 

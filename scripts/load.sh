@@ -50,6 +50,7 @@ echo "== machine"
 	echo "nproc: $(nproc)"
 	lscpu 2>/dev/null | grep -E '^(Model name|CPU\(s\))' || true
 	go version
+	echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (other processes share these cores)"
 	wrk --version 2>&1 | head -1 || true
 	date -u +"run at %Y-%m-%dT%H:%M:%SZ"
 } | tee "$out/load-machine.txt"
