@@ -234,7 +234,7 @@ type server struct {
 	done   chan error
 }
 
-var servingLine = regexp.MustCompile(`^authgate-demo: serving (http://\S+) `)
+var servingLine = regexp.MustCompile(`^authgate-demo: serving (https?://\S+) `)
 
 // startServe starts the binary with args and env and waits for its
 // "serving" line.
@@ -386,6 +386,17 @@ func TestServe(t *testing.T) {
 			t.Errorf("session cookie Max-Age %d with -session-max-lifetime 30m, want about 1800", maxAge)
 		}
 		s.stop(t, syscall.SIGTERM)
+	})
+
+	t.Run("AUTH_URL is the public URL", func(t *testing.T) {
+		s := startServe(t, cleanEnv("AUTH_URL=https://demo.example.com", "AUTH_SECRET="+testSecret),
+			"-db", filepath.Join(t.TempDir(), "x.db"), "-addr", "127.0.0.1:0")
+		if s.URL != "https://demo.example.com" {
+			t.Errorf("serving %s, want https://demo.example.com", s.URL)
+		}
+		if code := s.stop(t, syscall.SIGTERM); code != 0 {
+			t.Errorf("exit %d after SIGTERM", code)
+		}
 	})
 
 	t.Run("bad settings stop the start with a message", func(t *testing.T) {
