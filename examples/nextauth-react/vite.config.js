@@ -11,6 +11,6 @@ export default defineConfig({
     // `npm run dev`: the client must be same-origin with the Go server (it
     // fetches with credentials "same-origin"), so Vite forwards /api to the
     // demo. Start the demo with AUTH_URL=http://localhost:5173.
-    proxy: { "/api": "http://localhost:3000" },
+    proxy: { "/api": "http://127.0.0.1:3000" },
   },
 })
