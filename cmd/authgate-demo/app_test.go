@@ -215,6 +215,26 @@ func TestLoginFormWorksWithoutJavaScript(t *testing.T) {
 		}
 	})
 
+	t.Run("a callbackUrl off the site is replaced by the site's origin", func(t *testing.T) {
+		c := d.client(t)
+		_, page := get(t, c, d.URL+"/login?callbackUrl=https%3A%2F%2Fevil.example%2Fsteal", "text/html")
+		m := csrfInput.FindStringSubmatch(page)
+		if m == nil {
+			t.Fatalf("the login form has no csrfToken field")
+		}
+		resp, err := c.PostForm(d.URL+"/api/auth/callback/credentials", url.Values{
+			"csrfToken": {m[1]}, "callbackUrl": {"https://evil.example/steal"},
+			"username": {"alice"}, "password": {d.Passwords["alice"]},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if loc := resp.Header.Get("Location"); resp.StatusCode != 302 || !strings.HasPrefix(loc, d.URL) {
+			t.Errorf("got %d to %q, want 302 to the demo's origin %s", resp.StatusCode, loc, d.URL)
+		}
+	})
+
 	t.Run("a wrong password ends on the login form with the error", func(t *testing.T) {
 		c := d.client(t)
 		resp := post(t, c, "alice", "wrong")
