@@ -193,7 +193,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		return fail("%v", err)
 	case <-ctx.Done():
 	}
-	logger.Info("shutting down")
+	stop() // a second Ctrl-C ends the process at once
+	logger.Info("shutting down: finishing the requests in flight (up to 10s)")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
