@@ -4,13 +4,15 @@
 # (GET /api/me, RequireAuth) and unguarded (GET /api/open).
 #
 #   1. requests/s of the guarded route vs the unguarded one (target ≥ 0.8×),
-#      alternating ROUNDS times, DURATION seconds each;
+#      alternating ROUNDS times, DURATION seconds each; both requests carry the
+#      same session cookie, as a browser's would, so the difference is
+#      authgate's work alone;
 #   2. GET /api/auth/session latency (p50/p99) alone, then while 16 clients
 #      flood POST /api/auth/callback/credentials with wrong passwords
 #      (target p99 ≤ 50 ms). Sign-in throttling is off in the server, so every
 #      attempt costs a bcrypt comparison at the default cost: the worst case.
 #
-#   scripts/load.sh                       # DURATION=10 ROUNDS=2 PORT=18080
+#   scripts/load.sh                       # DURATION=10 ROUNDS=3 PORT=18080
 #   HASHES=1 scripts/load.sh              # Config.MaxConcurrentHashes (0: default)
 #
 # Everything stays on 127.0.0.1; every wrk run is bounded by -d; the server is
@@ -19,7 +21,7 @@ set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 duration="${DURATION:-10}"
-rounds="${ROUNDS:-2}"
+rounds="${ROUNDS:-3}"
 port="${PORT:-18080}"
 out="${OUT:-$root/bench/results}"
 base="http://127.0.0.1:$port"
@@ -81,7 +83,7 @@ no_errors() {
 echo "== 1. guarded vs unguarded JSON route: wrk -t2 -c32 -d${duration}s, $rounds rounds, alternating"
 open_sum=0; me_sum=0
 for i in $(seq 1 "$rounds"); do
-	wrk -t2 -c32 -d"${duration}s" --latency "$base/api/open" >"$out/wrk-open-$i.txt"
+	wrk -t2 -c32 -d"${duration}s" --latency -H "Cookie: $cookie" "$base/api/open" >"$out/wrk-open-$i.txt"
 	no_errors "$out/wrk-open-$i.txt" "/api/open"
 	wrk -t2 -c32 -d"${duration}s" --latency -H "Cookie: $cookie" "$base/api/me" >"$out/wrk-me-$i.txt"
 	no_errors "$out/wrk-me-$i.txt" "/api/me"
