@@ -164,14 +164,8 @@ func (a *Auth[T]) serveCallback(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	b, err := readBody(w, r, a.cfg.MaxBodyBytes)
-	if err != nil {
-		a.writeBodyError(w, r, err, true)
-		return
-	}
-	jsonMode := b.fields["json"] == "true"
-	if err := a.verifyCSRF(r, b.fields["csrfToken"]); err != nil {
-		a.answer(w, r, jsonMode, http.StatusForbidden, a.url("/signin", "error", CodeMissingCSRF))
+	b, jsonMode, ok := a.protectedPOST(w, r, a.url("/signin", "error", CodeMissingCSRF))
+	if !ok {
 		return
 	}
 	res := a.signIn(w, r, b)
@@ -185,30 +179,22 @@ func (a *Auth[T]) serveCallback(w http.ResponseWriter, r *http.Request) {
 // signs in at /callback/credentials; like NextAuth this only sends the
 // client to the sign-in page.
 func (a *Auth[T]) serveSignInPost(w http.ResponseWriter, r *http.Request) {
-	b, err := readBody(w, r, a.cfg.MaxBodyBytes)
-	if err != nil {
-		a.writeBodyError(w, r, err, true)
-		return
+	failURL := a.url("/signin", "csrf", "true", "error", CodeMissingCSRF)
+	_, jsonMode, ok := a.protectedPOST(w, r, failURL)
+	switch {
+	case !ok:
+	case r.PathValue("provider") != "credentials":
+		a.answer(w, r, jsonMode, http.StatusForbidden, failURL)
+	default:
+		a.answer(w, r, jsonMode, http.StatusOK, a.url("/signin"))
 	}
-	jsonMode := b.fields["json"] == "true"
-	if err := a.verifyCSRF(r, b.fields["csrfToken"]); err != nil || r.PathValue("provider") != "credentials" {
-		a.answer(w, r, jsonMode, http.StatusForbidden, a.url("/signin", "csrf", "true", "error", CodeMissingCSRF))
-		return
-	}
-	a.answer(w, r, jsonMode, http.StatusOK, a.url("/signin"))
 }
 
 // serveSignOut is POST /signout: it revokes the session server-side,
 // clears every session cookie and sends the client to callbackUrl.
 func (a *Auth[T]) serveSignOut(w http.ResponseWriter, r *http.Request) {
-	b, err := readBody(w, r, a.cfg.MaxBodyBytes)
-	if err != nil {
-		a.writeBodyError(w, r, err, true)
-		return
-	}
-	jsonMode := b.fields["json"] == "true"
-	if err := a.verifyCSRF(r, b.fields["csrfToken"]); err != nil {
-		a.answer(w, r, jsonMode, http.StatusForbidden, a.url("/signout", "csrf", "true", "error", CodeMissingCSRF))
+	b, jsonMode, ok := a.protectedPOST(w, r, a.url("/signout", "csrf", "true", "error", CodeMissingCSRF))
+	if !ok {
 		return
 	}
 	ctx := r.Context()
@@ -245,6 +231,24 @@ func (a *Auth[T]) serveLog(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, struct{}{})
+}
+
+// protectedPOST reads the body of a CSRF-protected POST whose answer is a
+// URL (sign-in, sign-out). When the body is unreadable or the CSRF check
+// fails it answers the request itself (413, 415, 400, or 403 with failURL)
+// and reports ok=false.
+func (a *Auth[T]) protectedPOST(w http.ResponseWriter, r *http.Request, failURL string) (b body, jsonMode, ok bool) {
+	b, err := readBody(w, r, a.cfg.MaxBodyBytes)
+	if err != nil {
+		a.writeBodyError(w, r, err, true)
+		return b, false, false
+	}
+	jsonMode = b.fields["json"] == "true"
+	if err := a.verifyCSRF(r, b.fields["csrfToken"]); err != nil {
+		a.answer(w, r, jsonMode, http.StatusForbidden, failURL)
+		return b, jsonMode, false
+	}
+	return b, jsonMode, true
 }
 
 // callbackURL returns where to send the client after the action: the

@@ -44,8 +44,8 @@ var hostile = []string{
 	"vbscript:msgbox(1)",
 	"file:///etc/passwd",
 	"ftp://evil.example",
-	"/\u2215evil.example",      // division slash
-	"/\uff0fevil.example",      // fullwidth solidus
+	"/\u2215evil.example",       // division slash
+	"/\uff0fevil.example",       // fullwidth solidus
 	"https://evil\u3002example", // ideographic full stop
 	"https://app\u2024example",  // one dot leader
 	"evil.example",
