@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -146,4 +147,42 @@ func TestAnonymousRequestDoesNotAllocate(t *testing.T) {
 	if allocs != 0 {
 		t.Errorf("anonymous request through Middleware: got %v allocs, want 0", allocs)
 	}
+}
+
+// BenchmarkTokenCache prices the cache itself: a hit (lookup of a
+// 500-byte value) and a first sight (miss, then put with FIFO eviction in a
+// full cache).
+func BenchmarkTokenCache(b *testing.B) {
+	tok := &Token[struct{}]{Subject: "u_01JD6X4F9Q2W8Z", Name: "Alice Example", Email: "alice@example.com", Role: "admin"}
+	keys := make([]string, 4*cacheEntries)
+	for i := range keys {
+		keys[i] = strconv.Itoa(i) + strings.Repeat("k", 500)
+	}
+	b.Run("hit", func(b *testing.B) {
+		c := newTokenCache[struct{}]()
+		c.put(keys[0], tok)
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, ok := c.get(keys[0]); !ok {
+				b.Fatal("miss")
+			}
+		}
+	})
+	b.Run("miss-and-put", func(b *testing.B) {
+		c := newTokenCache[struct{}]()
+		for _, k := range keys {
+			c.put(k, tok) // full: every put below evicts
+		}
+		b.ReportAllocs()
+		j := 0
+		for b.Loop() {
+			k := keys[j]
+			if j++; j == len(keys) {
+				j = 0
+			}
+			if _, ok := c.get(k); !ok {
+				c.put(k, tok)
+			}
+		}
+	})
 }
