@@ -41,6 +41,7 @@ func newAuth(store *Store, o Options) (*authgate.Auth[Claims], error) {
 		Logger:       o.Logger,
 		ErrorHandler: o.ErrorHandler,
 		Now:          o.Now,
+		Hasher:       o.Hasher,
 
 		// Authorize checks a username and password from the sign-in form.
 		// It returns nil (→ "CredentialsSignin", 401) for a wrong password

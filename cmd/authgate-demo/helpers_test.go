@@ -36,7 +36,8 @@ func startDemo(t *testing.T, staticDir string, mod ...func(*Options)) *demo {
 	t.Cleanup(func() { store.Close() })
 	// bcrypt's minimum cost keeps sign-ins fast under -race; the demo
 	// itself hashes at cost 10.
-	store.hasher = authgate.BcryptHasher{Cost: 4}
+	cheap := authgate.BcryptHasher{Cost: 4}
+	store.hasher = cheap
 	seeded, err := store.SeedDemoUsers(ctx)
 	if err != nil || len(seeded) != 2 {
 		t.Fatalf("SeedDemoUsers: %v, %d users", err, len(seeded))
@@ -53,6 +54,7 @@ func startDemo(t *testing.T, staticDir string, mod ...func(*Options)) *demo {
 		URL:       d.URL,
 		StaticDir: staticDir,
 		Logger:    slog.New(slog.NewTextHandler(t.Output(), nil)),
+		Hasher:    cheap, // also the cost of the dummy hash for unknown users
 	}
 	for _, m := range mod {
 		m(&o)

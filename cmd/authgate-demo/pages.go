@@ -38,6 +38,9 @@ type Options struct {
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
 	// Now is the clock; nil is time.Now. Tests inject their own.
 	Now func() time.Time
+	// Hasher compares passwords; nil is bcrypt at cost 10, the cost of the
+	// stored hashes. Tests use a cheaper cost.
+	Hasher authgate.PasswordHasher
 }
 
 // app holds what the handlers need.
