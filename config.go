@@ -62,7 +62,8 @@ type Config[T any] struct {
 
 	// UpdateAge is how often an active session's cookie is re-issued, which
 	// slides its idle timeout forward and runs the JWT callback with
-	// TriggerRefresh. The default is 24 hours. It must not exceed MaxAge.
+	// TriggerRefresh. The default is 24 hours, or half of MaxAge when MaxAge
+	// is shorter than 48 hours. It must not exceed MaxAge.
 	UpdateAge time.Duration
 
 	// MaxLifetime is the absolute lifetime of a session, counted from
@@ -202,7 +203,7 @@ func (c *Config[T]) validate() error {
 		c.MaxAge = DefaultMaxAge
 	}
 	if c.UpdateAge == 0 {
-		c.UpdateAge = DefaultUpdateAge
+		c.UpdateAge = min(DefaultUpdateAge, c.MaxAge/2)
 	}
 	if c.MaxLifetime == 0 {
 		c.MaxLifetime = DefaultMaxLifetime

@@ -54,6 +54,16 @@ func (a *Auth[T]) csrfFromCookie(r *http.Request) (string, bool) {
 	return "", false
 }
 
+// CSRFToken returns the CSRF token for a server-rendered form that posts to
+// the protocol handler (a sign-in form that works without JavaScript, a
+// sign-out button), as next-auth's server-side getCsrfToken does. It
+// reuses the token of the request's CSRF cookie, or mints one and sets the
+// cookie on w, so call it before writing the response body. The form sends
+// it back in a "csrfToken" field.
+func (a *Auth[T]) CSRFToken(w http.ResponseWriter, r *http.Request) string {
+	return a.ensureCSRF(w, r)
+}
+
 // ensureCSRF returns the request's valid CSRF token, or mints one and sets
 // its cookie.
 func (a *Auth[T]) ensureCSRF(w http.ResponseWriter, r *http.Request) string {

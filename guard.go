@@ -72,10 +72,14 @@ func (a *Auth[T]) sessionFor(w http.ResponseWriter, r *http.Request) (*Session[T
 	return s, r.WithContext(NewContext(r.Context(), s))
 }
 
-// defaultErrorHandler answers guard refusals: browser navigations of
-// anonymous users go to the sign-in page, everything else gets 401 or 403
-// with a JSON body naming the error class (never err's text).
-func (a *Auth[T]) defaultErrorHandler(w http.ResponseWriter, r *http.Request, err error) {
+// DefaultErrorHandler is what guards use when [Config.ErrorHandler] is
+// nil: browser navigations (GET or HEAD with Accept: text/html, or
+// Sec-Fetch-Mode: navigate) of anonymous users are redirected to the
+// sign-in page with this request's URL as a validated callbackUrl;
+// everything else gets 401 {"error":"unauthenticated"} or 403
+// {"error":"forbidden"}. It never writes err's text. A custom ErrorHandler
+// can handle some cases itself and pass the rest here.
+func (a *Auth[T]) DefaultErrorHandler(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, ErrUnauthenticated) && isNavigation(r) {
 		target := a.signInPage() + "?callbackUrl=" + url.QueryEscape(a.redirectURL(r.Context(), r.URL.RequestURI()))
 		http.Redirect(w, r, target, http.StatusFound)

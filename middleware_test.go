@@ -547,3 +547,40 @@ func FuzzSessionCookie(f *testing.F) {
 		}
 	})
 }
+
+func TestShortMaxAgeAloneIsAccepted(t *testing.T) {
+	a := newApp(t, func(c *authgate.Config[claims]) { c.MaxAge = time.Hour })
+	ck := authgatetest.Cookies(t, a.auth, authgate.User[claims]{ID: "u1"})
+	a.clk.Advance(31 * time.Minute) // past the default UpdateAge of MaxAge/2
+	w := httptest.NewRecorder()
+	a.srv.Config.Handler.ServeHTTP(w, request("GET", "/whoami", ck...))
+	if len(sessionSetCookies(response{Response: w.Result()})) != 1 {
+		t.Errorf("a session half its MaxAge old was not re-issued")
+	}
+}
+
+func TestCSRFTokenForServerRenderedForms(t *testing.T) {
+	a := newApp(t, nil)
+	// A server-rendered login page: CSRFToken sets the cookie and returns
+	// the token for a hidden field.
+	w := httptest.NewRecorder()
+	token := a.auth.CSRFToken(w, request("GET", "/login"))
+	c := a.client()
+	u, _ := url.Parse(a.srv.URL)
+	c.hc.Jar.SetCookies(u, w.Result().Cookies())
+	res := c.postForm("/api/auth/callback/credentials", url.Values{
+		"username": {"alice"}, "password": {"alice-password"}, "csrfToken": {token}, "json": {"true"}})
+	if res.StatusCode != 200 {
+		t.Fatalf("sign-in with CSRFToken's token: got %d %s", res.StatusCode, res.body)
+	}
+	// With a valid cookie on the request, the same token comes back and
+	// no new cookie is set.
+	w = httptest.NewRecorder()
+	r := request("GET", "/login")
+	for _, ck := range c.cookies() {
+		r.AddCookie(ck)
+	}
+	if got := a.auth.CSRFToken(w, r); got != c.csrf() || len(w.Result().Cookies()) != 0 {
+		t.Errorf("CSRFToken with a valid cookie: got a new token or cookie")
+	}
+}

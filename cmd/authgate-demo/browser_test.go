@@ -213,7 +213,7 @@ func TestBrowserDemo(t *testing.T) {
 		if status := navigate(t, ctx, d.URL+"/dashboard"); status != 200 {
 			t.Fatalf("GET /dashboard anonymously ended with status %d, want 200 (the login page)", status)
 		}
-		if u := location(t, ctx); u.Path != "/login" || u.Query().Get("callbackUrl") != "/dashboard" {
+		if u := location(t, ctx); u.Path != "/login" || u.Query().Get("callbackUrl") != d.URL+"/dashboard" {
 			t.Fatalf("anonymous /dashboard went to %s, want /login?callbackUrl=%%2Fdashboard", u)
 		}
 

@@ -121,11 +121,6 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	if code := parseFlags(fs, args); code >= 0 {
 		return code
 	}
-	if *updateAge == 0 && *maxAge > 0 && *maxAge < 24*time.Hour {
-		// authgate refuses an UpdateAge above MaxAge; with only a short
-		// -session-max-age given, re-issue at half of it.
-		*updateAge = *maxAge / 2
-	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 	fail := func(format string, a ...any) int {
 		fmt.Fprintf(stderr, "authgate-demo: "+format+"\n", a...)

@@ -9,13 +9,10 @@ import (
 	"embed"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"html/template"
 	"io/fs"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
-	"net/url"
 	"strings"
 	"time"
 
@@ -115,11 +112,7 @@ type pageData struct {
 func (a *app) render(w http.ResponseWriter, r *http.Request, status int, name string, d pageData) {
 	d.Session, _ = authgate.FromContext[Claims](r.Context())
 	if d.CSRFToken == "" && d.Session != nil {
-		tok, err := a.csrfToken(w, r)
-		if err != nil {
-			a.log.Error("csrf token for a page", "err", err)
-		}
-		d.CSRFToken = tok
+		d.CSRFToken = a.auth.CSRFToken(w, r) // for the sign-out form
 	}
 	var buf bytes.Buffer
 	if err := a.pages[name].ExecuteTemplate(&buf, "layout", d); err != nil {
@@ -137,29 +130,6 @@ func (a *app) render(w http.ResponseWriter, r *http.Request, status int, name st
 	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
 	w.Write(buf.Bytes())
-}
-
-// csrfToken returns a CSRF token for a server-rendered form (the no-JS
-// sign-in and the sign-out button), as next-auth's server-side
-// getCsrfToken does: it asks the protocol handler's GET /api/auth/csrf
-// in-process and passes its cookie on to the browser.
-func (a *app) csrfToken(w http.ResponseWriter, r *http.Request) (string, error) {
-	sub := r.Clone(r.Context())
-	sub.Method, sub.Body, sub.ContentLength = http.MethodGet, http.NoBody, 0
-	sub.URL = &url.URL{Path: a.auth.BasePath() + "/csrf"}
-	sub.RequestURI = sub.URL.Path
-	rec := httptest.NewRecorder()
-	a.auth.Handler().ServeHTTP(rec, sub)
-	var body struct {
-		CSRFToken string `json:"csrfToken"`
-	}
-	if err := json.NewDecoder(rec.Body).Decode(&body); err != nil || body.CSRFToken == "" {
-		return "", fmt.Errorf("GET %s: status %d: %v", sub.URL.Path, rec.Code, err)
-	}
-	for _, c := range rec.Result().Cookies() {
-		http.SetCookie(w, c)
-	}
-	return body.CSRFToken, nil
 }
 
 // signInErrors are the messages for the error codes authgate puts in
@@ -193,11 +163,7 @@ func (a *app) login(w http.ResponseWriter, r *http.Request) {
 	if q.Has("signedOut") {
 		d.Notice = "You are signed out."
 	}
-	tok, err := a.csrfToken(w, r)
-	if err != nil {
-		a.log.Error("csrf token for the login form", "err", err)
-	}
-	d.CSRFToken = tok
+	d.CSRFToken = a.auth.CSRFToken(w, r) // for the no-JS form post
 	a.render(w, r, http.StatusOK, "login", d)
 }
 
@@ -230,22 +196,17 @@ func (a *app) me(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "unauthenticated"})
 }
 
-// refuse is Config.ErrorHandler: browsers get the login page (anonymous) or
-// an HTML 403 page (wrong role); API clients get 401/403 JSON.
+// refuse is Config.ErrorHandler: a signed-in browser without the role gets
+// an HTML 403 page; everything else gets authgate's default answer (the
+// login page with a callbackUrl for anonymous browsers, 401/403 JSON for
+// API clients).
 func (a *app) refuse(w http.ResponseWriter, r *http.Request, err error) {
 	browser := r.Method == http.MethodGet && strings.Contains(r.Header.Get("Accept"), "text/html")
-	switch {
-	case errors.Is(err, authgate.ErrForbidden) && browser:
+	if errors.Is(err, authgate.ErrForbidden) && browser {
 		a.render(w, r, http.StatusForbidden, "forbidden", pageData{Title: "Forbidden"})
-	case errors.Is(err, authgate.ErrForbidden):
-		writeJSON(w, http.StatusForbidden, map[string]string{"error": "forbidden"})
-	case browser:
-		// The callbackUrl is this request's own path; authgate validates it
-		// again (same origin only) when the sign-in redirects there.
-		http.Redirect(w, r, "/login?callbackUrl="+url.QueryEscape(r.URL.RequestURI()), http.StatusFound)
-	default:
-		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "unauthenticated"})
+		return
 	}
+	a.auth.DefaultErrorHandler(w, r, err)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
