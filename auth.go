@@ -94,7 +94,9 @@ func New[T any](cfg Config[T]) (*Auth[T], error) {
 
 	n := cfg.MaxConcurrentHashes
 	if n == 0 {
-		n = runtime.GOMAXPROCS(0)
+		// Leave a core for everything else: a login flood must not
+		// starve ordinary requests.
+		n = max(1, runtime.GOMAXPROCS(0)-1)
 	}
 	// The dummy hash is made with the configured hasher, so comparing an
 	// unknown user's password against it costs what a real check costs.

@@ -108,7 +108,8 @@ type Config[T any] struct {
 
 	// MaxConcurrentHashes bounds how many password comparisons run at once;
 	// a sign-in that cannot start one within a short wait is answered with
-	// 503 and Retry-After. The default is GOMAXPROCS.
+	// 503 and Retry-After. The default is GOMAXPROCS-1 (at least 1), which
+	// leaves a core for ordinary requests during a sign-in flood.
 	MaxConcurrentHashes int
 
 	// MaxCookieChunks bounds how many cookies of 3933 bytes one session may

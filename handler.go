@@ -218,7 +218,11 @@ func (a *Auth[T]) serveSignOut(w http.ResponseWriter, r *http.Request) {
 	}
 	a.logDecision(ctx, slog.LevelInfo, "authgate: signed out", attrs...)
 	if a.cfg.Events.SignOut != nil {
-		a.cfg.Events.SignOut(ctx, SignOutEvent[T]{Token: tok})
+		var t *Token[T]
+		if tok != nil {
+			t = cloneToken(tok) // tok may be shared through the cache
+		}
+		a.cfg.Events.SignOut(ctx, SignOutEvent[T]{Token: t})
 	}
 	a.answer(w, r, jsonMode, http.StatusOK, target)
 }

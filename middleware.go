@@ -18,12 +18,13 @@ import (
 // handler reads the session itself.
 func (a *Auth[T]) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !a.hasSessionCookie(r) || a.underBasePath(r.URL.Path) {
+		raw, err := a.sessionValue(r)
+		if err == ErrNoSession || a.underBasePath(r.URL.Path) {
 			next.ServeHTTP(w, r)
 			return
 		}
 		w.Header().Add("Vary", "Cookie")
-		s, err := a.load(w, r)
+		s, err := a.loadValue(w, r, raw, err)
 		if err != nil {
 			next.ServeHTTP(w, r.WithContext(contextWithAnonymous(r)))
 			return

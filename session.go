@@ -148,9 +148,9 @@ func newSession[T any](tok *Token[T]) *Session[T] {
 func (a *Auth[T]) decodeToken(raw string) (*Token[T], error) {
 	if tok, ok := a.cache.get(raw); ok {
 		// Verified before; times and revocation are checked by checkToken.
-		// The cached token is shared: only app code (the Session callback,
-		// the SignOut event) could modify it, so then it gets a copy.
-		if a.cfg.Callbacks.Session != nil || a.cfg.Events.SignOut != nil {
+		// The cached token is shared: only app code (the Session callback)
+		// could modify it, so then it gets a copy.
+		if a.cfg.Callbacks.Session != nil {
 			cp := *tok
 			return &cp, nil
 		}
@@ -340,6 +340,13 @@ func (a *Auth[T]) buildSession(ctx context.Context, tok *Token[T]) (*Session[T],
 // logs why; ErrNoSession is returned silently.
 func (a *Auth[T]) load(w http.ResponseWriter, r *http.Request) (*Session[T], error) {
 	raw, err := a.sessionValue(r)
+	return a.loadValue(w, r, raw, err)
+}
+
+// loadValue is load for a session value already read from r (raw, err as
+// sessionValue returned them), so the middleware scans the Cookie header
+// once.
+func (a *Auth[T]) loadValue(w http.ResponseWriter, r *http.Request, raw string, err error) (*Session[T], error) {
 	if err != nil {
 		if err != ErrNoSession {
 			a.reject(w, r, err)
