@@ -30,17 +30,10 @@ func (a *Auth[T]) RequireFreshAuth(maxAge time.Duration) func(http.Handler) http
 	if maxAge <= 0 {
 		panic("authgate: RequireFreshAuth needs a positive maxAge")
 	}
-	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			s, r := a.sessionFor(w, r)
-			switch {
-			case s == nil:
-				a.errorFn(w, r, ErrUnauthenticated)
-			case a.now().Sub(s.AuthTime()) > maxAge:
-				a.errorFn(w, r, ErrFreshAuthRequired)
-			default:
-				next.ServeHTTP(w, r)
-			}
-		})
-	}
+	return a.guard(func(s *Session[T]) error {
+		if a.now().Sub(s.AuthTime()) > maxAge {
+			return ErrFreshAuthRequired
+		}
+		return nil
+	})
 }

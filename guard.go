@@ -15,14 +15,7 @@ import (
 // It uses the session [Auth.Middleware] loaded, and loads it itself when
 // the middleware did not run, so a guard alone also works.
 func (a *Auth[T]) RequireAuth(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s, r := a.sessionFor(w, r)
-		if s == nil {
-			a.errorFn(w, r, ErrUnauthenticated)
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
+	return a.guard(nil)(next)
 }
 
 // RequireRole returns a guard that lets through sessions whose user has any
@@ -40,17 +33,34 @@ func (a *Auth[T]) RequireRole(roles ...string) func(http.Handler) http.Handler {
 		}
 	}
 	roles = append([]string(nil), roles...)
+	forbidden := fmt.Errorf("%w: needs role %s", ErrForbidden, strings.Join(roles, " or "))
+	return a.guard(func(s *Session[T]) error {
+		if !s.User.HasRole(roles...) {
+			return forbidden
+		}
+		return nil
+	})
+}
+
+// guard returns middleware that passes a signed-in request to next when
+// deny (if any) returns nil for its session, and otherwise refuses it
+// through the error handler: ErrUnauthenticated when anonymous, else
+// deny's error. Every guard is built on it.
+func (a *Auth[T]) guard(deny func(*Session[T]) error) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			s, r := a.sessionFor(w, r)
-			switch {
-			case s == nil:
+			if s == nil {
 				a.errorFn(w, r, ErrUnauthenticated)
-			case !s.User.HasRole(roles...):
-				a.errorFn(w, r, fmt.Errorf("%w: needs role %s", ErrForbidden, strings.Join(roles, " or ")))
-			default:
-				next.ServeHTTP(w, r)
+				return
 			}
+			if deny != nil {
+				if err := deny(s); err != nil {
+					a.errorFn(w, r, err)
+					return
+				}
+			}
+			next.ServeHTTP(w, r)
 		})
 	}
 }
