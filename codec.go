@@ -2,8 +2,8 @@ package authgate
 
 import (
 	"crypto/hkdf"
-	"encoding/json"
 	"crypto/sha256"
+	"encoding/json"
 	"fmt"
 
 	"github.com/gorilla/securecookie"
