@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strings"
 	"time"
 )
 
@@ -36,14 +35,15 @@ func (a *Auth[T]) csrfFromCookie(r *http.Request) (string, bool) {
 	if !ok {
 		return "", false
 	}
-	token, mac, found := strings.Cut(v, "|")
-	if !found {
-		// NextAuth's cookie library percent-encodes the bar.
-		if i := strings.Index(strings.ToUpper(v), "%7C"); i >= 0 {
-			token, mac, found = v[:i], v[i+3:], true
-		}
+	// The value is token, separator, mac: 64 hex characters each side of
+	// "|" or its percent-encoding (NextAuth's cookie library writes "%7C").
+	// It is split by position, so no input can shift the parts.
+	const macLen = sha256.Size * 2
+	if len(v) < csrfTokenLen+1+macLen {
+		return "", false
 	}
-	if !found || len(token) != csrfTokenLen || len(mac) != sha256.Size*2 || !isHex(token) {
+	token, sep, mac := v[:csrfTokenLen], v[csrfTokenLen:len(v)-macLen], v[len(v)-macLen:]
+	if (sep != "|" && sep != "%7C" && sep != "%7c") || !isHex(token) {
 		return "", false
 	}
 	for _, k := range a.csrfKeys {
