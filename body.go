@@ -1,6 +1,7 @@
 package authgate
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -25,8 +26,9 @@ type body struct {
 
 // readBody reads at most max bytes of r's body as
 // application/x-www-form-urlencoded or application/json. Every field must
-// be a single string: a repeated form field or a JSON value of another type
-// (except "data") is refused, never silently picked. Errors wrap
+// be a single string: a repeated form field or JSON key, or a JSON value of
+// another type (null included; "data" excepted), is refused, never silently
+// picked. Errors wrap
 // ErrBodyTooLarge, errUnsupportedMedia or errBadBody.
 func readBody(w http.ResponseWriter, r *http.Request, max int64) (body, error) {
 	var b body
@@ -53,24 +55,11 @@ func readBody(w http.ResponseWriter, r *http.Request, max int64) (body, error) {
 			b.fields[k] = v[0]
 		}
 	case "application/json":
-		var obj map[string]json.RawMessage
-		if len(raw) > 0 {
-			if err := json.Unmarshal(raw, &obj); err != nil {
-				return b, fmt.Errorf("%w: %w", errBadBody, err)
-			}
+		fields, data, err := parseJSONObject(raw)
+		if err != nil {
+			return b, fmt.Errorf("%w: %w", errBadBody, err)
 		}
-		b.fields = make(map[string]string, len(obj))
-		for k, v := range obj {
-			if k == "data" {
-				b.data = v
-				continue
-			}
-			var s string
-			if err := json.Unmarshal(v, &s); err != nil {
-				return b, fmt.Errorf("%w: field %q is not a string", errBadBody, k)
-			}
-			b.fields[k] = s
-		}
+		b.fields, b.data = fields, data
 	case "":
 		if len(raw) != 0 {
 			return b, errUnsupportedMedia
@@ -80,4 +69,52 @@ func readBody(w http.ResponseWriter, r *http.Request, max int64) (body, error) {
 		return b, errUnsupportedMedia
 	}
 	return b, nil
+}
+
+// parseJSONObject reads a JSON object of string members, plus an optional
+// "data" member of any JSON type. A repeated key, a null or non-string
+// member, or anything after the object is refused. An empty body is an
+// empty object.
+func parseJSONObject(raw []byte) (map[string]string, json.RawMessage, error) {
+	fields := map[string]string{}
+	var data json.RawMessage
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return fields, nil, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return nil, nil, errors.New("not a JSON object")
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return nil, nil, err
+		}
+		k, _ := t.(string)
+		if seen[k] {
+			return nil, nil, fmt.Errorf("member %q repeated", k)
+		}
+		seen[k] = true
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return nil, nil, err
+		}
+		if k == "data" {
+			data = v
+			continue
+		}
+		var str string
+		if v[0] != '"' || json.Unmarshal(v, &str) != nil {
+			return nil, nil, fmt.Errorf("member %q is not a string", k)
+		}
+		fields[k] = str
+	}
+	if _, err := dec.Token(); err != nil { // the closing brace
+		return nil, nil, err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, nil, errors.New("data after the JSON object")
+	}
+	return fields, data, nil
 }

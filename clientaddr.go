@@ -29,7 +29,7 @@ func (a *Auth[T]) clientAddr(r *http.Request) string {
 	for i := len(hops) - 1; i >= 0; i-- {
 		parts := strings.Split(hops[i], ",")
 		for j := len(parts) - 1; j >= 0; j-- {
-			hop, err := netip.ParseAddr(strings.TrimSpace(parts[j]))
+			hop, err := parseHop(strings.TrimSpace(parts[j]))
 			if err != nil {
 				return addr.String() // a garbled chain: use the proxy itself
 			}
@@ -50,4 +50,17 @@ func (a *Auth[T]) trusted(addr netip.Addr) bool {
 		}
 	}
 	return false
+}
+
+// parseHop parses one X-Forwarded-For entry: an address, or an address
+// with a port ("1.2.3.4:5678", "[2001:db8::1]:443") as some proxies send.
+func parseHop(s string) (netip.Addr, error) {
+	if addr, err := netip.ParseAddr(s); err == nil {
+		return addr, nil
+	}
+	ap, err := netip.ParseAddrPort(s)
+	if err != nil {
+		return netip.Addr{}, err
+	}
+	return ap.Addr(), nil
 }

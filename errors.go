@@ -1,6 +1,9 @@
 package authgate
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // Sentinel errors. Every error that authgate returns wraps one of these, so
 // callers test them with [errors.Is]. None of their messages reach a client.
@@ -47,6 +50,12 @@ var (
 	// ErrForbidden is passed to [Config.ErrorHandler] when a guard meets a
 	// session that lacks the required role.
 	ErrForbidden = errors.New("authgate: forbidden")
+
+	// ErrFreshAuthRequired is passed to [Config.ErrorHandler] by
+	// [Auth.RequireFreshAuth] when the session's sign-in is too old. It
+	// wraps [ErrUnauthenticated], so handlers that only know that error
+	// treat it as "sign in (again)".
+	ErrFreshAuthRequired = fmt.Errorf("%w: a recent sign-in is required", ErrUnauthenticated)
 
 	// ErrThrottled reports a sign-in attempt refused by the [Limiter].
 	ErrThrottled = errors.New("authgate: too many attempts")

@@ -1,16 +1,9 @@
 package authgate
 
 import (
-	"fmt"
 	"net/http"
 	"time"
 )
-
-// ErrFreshAuthRequired is passed to [Config.ErrorHandler] by
-// [Auth.RequireFreshAuth] when the session's sign-in is too old. It wraps
-// [ErrUnauthenticated], so handlers that only know that error treat it as
-// "sign in (again)".
-var ErrFreshAuthRequired = fmt.Errorf("%w: a recent sign-in is required", ErrUnauthenticated)
 
 // RequireFreshAuth returns a guard for sensitive routes (changing the
 // password or e-mail address, deleting the account): it lets a request

@@ -206,7 +206,13 @@ func (a *Auth[T]) serveSignOut(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if tok != nil && a.cfg.Revocations != nil {
-		if err := a.cfg.Revocations.RevokeSession(ctx, tok.ID, time.Unix(tok.ExpiresAt, 0)); err != nil {
+		// Another copy of this cookie (a thief's) may have been re-issued
+		// later than this one and expire later: the session id must stay
+		// revoked as long as any copy could still be valid, which is at
+		// most MaxAge from now (no copy can be re-issued once it is
+		// revoked), and never past the absolute lifetime.
+		until := min(a.now().Add(a.cfg.MaxAge+clockSkew).Unix(), tok.AuthTime+int64(a.cfg.MaxLifetime/time.Second))
+		if err := a.cfg.Revocations.RevokeSession(ctx, tok.ID, time.Unix(until, 0)); err != nil {
 			a.logDecision(ctx, slog.LevelError, "authgate: revoke session failed",
 				slog.String("event", "signout_error"), slog.String("reason", err.Error()))
 		}

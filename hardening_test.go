@@ -398,6 +398,12 @@ func TestClientAddressForThrottling(t *testing.T) {
 		{"X-Forwarded-For from an untrusted proxy is ignored", proxies, "203.0.113.5", spoofed(""), "203.0.113.5", "192.0.2.99", 429},
 		{"a trusted proxy's X-Forwarded-For names the client", proxies, "10.0.0.1", spoofed("")[:1:1], "10.0.0.1", "192.0.2.99", 401},
 		{"a client cannot escape by prepending to a trusted proxy's chain", proxies, "10.0.0.1", spoofed("198.51.100.1, "), "10.0.0.1", "6.6.6.6, 192.0.2.1", 429},
+		{"a trusted proxy's entries with ports name the client", proxies, "10.0.0.1", nil, "10.0.0.1", "[2001:db8::99]:443", 401},
+	}
+	// The fifth: ten failures from one client behind a proxy that appends
+	// ports; a different client behind it is not throttled.
+	for range 10 {
+		tests[4].xffs = append(tests[4].xffs, "192.0.2.1:5678")
 	}
 	// The third case reuses one forwarded client for all ten failures.
 	tests[2].xffs = []string{"192.0.2.1", "192.0.2.1", "192.0.2.1", "192.0.2.1", "192.0.2.1", "192.0.2.1", "192.0.2.1", "192.0.2.1", "192.0.2.1", "192.0.2.1"}

@@ -584,3 +584,53 @@ func TestCSRFTokenForServerRenderedForms(t *testing.T) {
 		t.Errorf("CSRFToken with a valid cookie: got a new token or cookie")
 	}
 }
+
+func TestJSONBodiesAreStrict(t *testing.T) {
+	a := newApp(t, nil)
+	tests := []struct{ name, body string }{
+		{"a repeated member", `{"username":"alice","username":"bob","password":"x","csrfToken":"T"}`},
+		{"a null member", `{"username":null,"password":"x","csrfToken":"T"}`},
+		{"a number where a string belongs", `{"username":1,"password":"x","csrfToken":"T"}`},
+		{"an object where a string belongs", `{"username":{"$ne":""},"password":"x","csrfToken":"T"}`},
+		{"data after the object", `{"username":"alice","password":"x","csrfToken":"T"} {}`},
+		{"an array", `["alice"]`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := a.client()
+			body := strings.ReplaceAll(tt.body, `"T"`, `"`+c.csrf()+`"`)
+			req, _ := http.NewRequest("POST", a.srv.URL+"/api/auth/callback/credentials", strings.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			if res := c.do(req); res.StatusCode != 400 || len(sessionSetCookies(res)) != 0 {
+				t.Fatalf("got %d %s, want 400 and no session", res.StatusCode, res.body)
+			}
+		})
+	}
+}
+
+// revocationSpy records what sign-out asks the store for.
+type revocationSpy struct {
+	authgate.RevocationStore
+	until time.Time
+}
+
+func (s *revocationSpy) RevokeSession(ctx context.Context, id string, until time.Time) error {
+	s.until = until
+	return s.RevocationStore.RevokeSession(ctx, id, until)
+}
+
+func TestSignOutRevokesForEveryCopy(t *testing.T) {
+	var spy *revocationSpy
+	a := newApp(t, func(c *authgate.Config[claims]) {
+		c.MaxAge, c.UpdateAge = time.Hour, 10*time.Minute
+		spy = &revocationSpy{RevocationStore: authgate.NewMemoryRevocationStore(authgate.MemoryRevocationOptions{Now: c.Now})}
+		c.Revocations = spy
+	})
+	c := a.client()
+	c.signIn("alice", "alice-password")
+	a.clk.Advance(40 * time.Minute) // the cookie expires 20 minutes from now; a copy re-issued now, in 60
+	c.postForm("/api/auth/signout", url.Values{"csrfToken": {c.csrf()}, "json": {"true"}})
+	if want := a.clk.Now().Add(time.Hour); spy.until.Before(want) {
+		t.Errorf("sign-out revoked until %v, want at least now + MaxAge (%v)", spy.until, want)
+	}
+}

@@ -13,7 +13,10 @@ import (
 // must answer without I/O. Implementations must be safe for concurrent use.
 type RevocationStore interface {
 	// RevokeSession ends one session; the entry may be forgotten after
-	// expires (the session's own expiry).
+	// expires, the latest time any copy of the session's cookie could
+	// still be valid (authgate passes now + MaxAge, capped by the absolute
+	// lifetime, since copies re-issued before the sign-out may expire
+	// later than the cookie that signed out).
 	RevokeSession(ctx context.Context, sessionID string, expires time.Time) error
 	// RevokeUser ends every session of subject that signed in at or before
 	// before ("sign out everywhere", or after a password change). Sign-in

@@ -261,10 +261,13 @@ func (a *Auth[T]) NewSessionCookies(ctx context.Context, u *User[T]) ([]*http.Co
 	return a.sessionCookies(v, time.Unix(tok.ExpiresAt, 0), now)
 }
 
-// SignOutEverywhere revokes every session subject signed in to until now
-// (and in the current second), through [Config.Revocations]: the hook for
-// "sign out of all devices" and for password changes. Sessions signed in
-// later are unaffected.
+// SignOutEverywhere revokes every session subject signed in to until now,
+// through [Config.Revocations]: the hook for "sign out of all devices" and
+// for password changes. Sessions signed in later are unaffected. Sign-in
+// times have one-second resolution and the revocation covers the whole
+// current second (it fails closed), so a flow that signs the user in again
+// right away, such as a password change that keeps the current device
+// signed in, must mint the new session in a later second.
 func (a *Auth[T]) SignOutEverywhere(ctx context.Context, subject string) error {
 	if a.cfg.Revocations == nil {
 		return fmt.Errorf("%w: no revocation store", ErrConfig)
