@@ -6,24 +6,11 @@ import (
 	"runtime"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/authgate/authgate"
 )
-
-// fakeClock is an injected clock tests move by hand.
-type fakeClock struct{ ns atomic.Int64 }
-
-func newFakeClock(t time.Time) *fakeClock {
-	c := &fakeClock{}
-	c.ns.Store(t.UnixNano())
-	return c
-}
-
-func (c *fakeClock) Now() time.Time          { return time.Unix(0, c.ns.Load()).UTC() }
-func (c *fakeClock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
 
 func revoked(t *testing.T, s authgate.RevocationStore, sid, sub string, authTime time.Time) bool {
 	t.Helper()
@@ -38,9 +25,9 @@ func TestMemoryRevocationStore(t *testing.T) {
 	ctx := context.Background()
 	tests := []struct {
 		name string
-		run  func(t *testing.T, s *authgate.MemoryRevocationStore, clock *fakeClock)
+		run  func(t *testing.T, s *authgate.MemoryRevocationStore, clock *clock)
 	}{
-		{"a revoked session is revoked and another session of the same user is not", func(t *testing.T, s *authgate.MemoryRevocationStore, c *fakeClock) {
+		{"a revoked session is revoked and another session of the same user is not", func(t *testing.T, s *authgate.MemoryRevocationStore, c *clock) {
 			s.RevokeSession(ctx, "sid-1", c.Now().Add(time.Hour))
 			if !revoked(t, s, "sid-1", "alice", t0) {
 				t.Error("sid-1: got not revoked, want revoked")
@@ -49,7 +36,7 @@ func TestMemoryRevocationStore(t *testing.T) {
 				t.Error("sid-2: got revoked, want not revoked")
 			}
 		}},
-		{"a revoked session is forgotten after its expiry", func(t *testing.T, s *authgate.MemoryRevocationStore, c *fakeClock) {
+		{"a revoked session is forgotten after its expiry", func(t *testing.T, s *authgate.MemoryRevocationStore, c *clock) {
 			s.RevokeSession(ctx, "sid-1", c.Now().Add(2*time.Hour))
 			c.Advance(2 * time.Hour)
 			s.RevokeSession(ctx, "sid-2", c.Now().Add(2*time.Hour)) // writes prune
@@ -57,7 +44,7 @@ func TestMemoryRevocationStore(t *testing.T) {
 				t.Errorf("%d sessions held, want 1 (sid-1 expired)", n)
 			}
 		}},
-		{"a revoked session is remembered MaxAge past its revocation even when the signing-out cookie expires sooner", func(t *testing.T, s *authgate.MemoryRevocationStore, c *fakeClock) {
+		{"a revoked session is remembered MaxAge past its revocation even when the signing-out cookie expires sooner", func(t *testing.T, s *authgate.MemoryRevocationStore, c *clock) {
 			// A thief's copy re-issued just before the sign-out expires
 			// MaxAge (one hour here) after it.
 			s.RevokeSession(ctx, "sid-1", c.Now().Add(time.Minute))
@@ -72,7 +59,7 @@ func TestMemoryRevocationStore(t *testing.T) {
 				t.Error("sid-1 after MaxAge and the clock skew: got revoked, want forgotten")
 			}
 		}},
-		{"sign out everywhere revokes sessions signed in before or in the same second, and spares later ones", func(t *testing.T, s *authgate.MemoryRevocationStore, c *fakeClock) {
+		{"sign out everywhere revokes sessions signed in before or in the same second, and spares later ones", func(t *testing.T, s *authgate.MemoryRevocationStore, c *clock) {
 			mark := c.Now().Add(500 * time.Millisecond)
 			s.RevokeUser(ctx, "alice", mark)
 			for _, tc := range []struct {
@@ -92,7 +79,7 @@ func TestMemoryRevocationStore(t *testing.T) {
 				t.Error("bob: got revoked, want not revoked")
 			}
 		}},
-		{"a later mark replaces an earlier one and an earlier one is ignored", func(t *testing.T, s *authgate.MemoryRevocationStore, c *fakeClock) {
+		{"a later mark replaces an earlier one and an earlier one is ignored", func(t *testing.T, s *authgate.MemoryRevocationStore, c *clock) {
 			s.RevokeUser(ctx, "alice", t0)
 			s.RevokeUser(ctx, "alice", t0.Add(time.Minute))
 			s.RevokeUser(ctx, "alice", t0.Add(-time.Minute))
@@ -103,7 +90,7 @@ func TestMemoryRevocationStore(t *testing.T) {
 				t.Errorf("%d marks held, want 1", n)
 			}
 		}},
-		{"a user's mark is forgotten once every session it revokes is past MaxLifetime", func(t *testing.T, s *authgate.MemoryRevocationStore, c *fakeClock) {
+		{"a user's mark is forgotten once every session it revokes is past MaxLifetime", func(t *testing.T, s *authgate.MemoryRevocationStore, c *clock) {
 			s.RevokeUser(ctx, "alice", c.Now())
 			c.Advance(authgate.DefaultMaxLifetime - time.Second)
 			s.RevokeUser(ctx, "bob", c.Now())
@@ -116,7 +103,7 @@ func TestMemoryRevocationStore(t *testing.T) {
 				t.Errorf("%d marks held after MaxLifetime, want 2 (alice's pruned)", n)
 			}
 		}},
-		{"long ids are stored hashed and stay distinct", func(t *testing.T, s *authgate.MemoryRevocationStore, c *fakeClock) {
+		{"long ids are stored hashed and stay distinct", func(t *testing.T, s *authgate.MemoryRevocationStore, c *clock) {
 			long := strings.Repeat("x", 10000)
 			s.RevokeSession(ctx, long+"1", c.Now().Add(time.Hour))
 			if !revoked(t, s, long+"1", "alice", t0) {
@@ -126,7 +113,7 @@ func TestMemoryRevocationStore(t *testing.T) {
 				t.Error("other long id: got revoked, want not revoked")
 			}
 		}},
-		{"a session id and a subject with the same text do not mix", func(t *testing.T, s *authgate.MemoryRevocationStore, c *fakeClock) {
+		{"a session id and a subject with the same text do not mix", func(t *testing.T, s *authgate.MemoryRevocationStore, c *clock) {
 			s.RevokeSession(ctx, "alice", c.Now().Add(time.Hour))
 			if revoked(t, s, "sid", "alice", t0) {
 				t.Error("got revoked, want not revoked")
@@ -135,7 +122,7 @@ func TestMemoryRevocationStore(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := newFakeClock(t0)
+			c := &clock{now: t0}
 			tt.run(t, authgate.NewMemoryRevocationStore(authgate.MemoryRevocationOptions{MaxAge: time.Hour, Now: c.Now}), c)
 		})
 	}
@@ -143,7 +130,7 @@ func TestMemoryRevocationStore(t *testing.T) {
 
 func TestMemoryRevocationStoreFullNeverRevivesASession(t *testing.T) {
 	ctx := context.Background()
-	c := newFakeClock(t0)
+	c := &clock{now: t0}
 	s := authgate.NewMemoryRevocationStore(authgate.MemoryRevocationOptions{MaxSessions: 3, MaxUsers: 2, Now: c.Now})
 
 	// Four sign-outs a second apart; sid-0 expires first.
@@ -179,7 +166,7 @@ func TestMemoryRevocationStoreFullNeverRevivesASession(t *testing.T) {
 
 func TestMemoryRevocationStoreRepeatedRevocationsStayBounded(t *testing.T) {
 	ctx := context.Background()
-	c := newFakeClock(t0)
+	c := &clock{now: t0}
 	s := authgate.NewMemoryRevocationStore(authgate.MemoryRevocationOptions{Now: c.Now})
 	before := heapInUse()
 	for i := range 100_000 {
@@ -200,7 +187,7 @@ func TestMemoryRevocationStoreMemoryIsBounded(t *testing.T) {
 		t.Skip("fills 2×100000 entries")
 	}
 	ctx := context.Background()
-	c := newFakeClock(t0)
+	c := &clock{now: t0}
 	const n = authgate.DefaultRevocationEntries
 	before := heapInUse()
 	s := authgate.NewMemoryRevocationStore(authgate.MemoryRevocationOptions{Now: c.Now})
@@ -224,7 +211,7 @@ func TestMemoryRevocationStoreMemoryIsBounded(t *testing.T) {
 
 func TestMemoryRevocationStoreConcurrentUse(t *testing.T) {
 	ctx := context.Background()
-	c := newFakeClock(t0)
+	c := &clock{now: t0}
 	s := authgate.NewMemoryRevocationStore(authgate.MemoryRevocationOptions{MaxSessions: 100, Now: c.Now})
 	var wg sync.WaitGroup
 	for g := range 8 {
@@ -247,7 +234,7 @@ func TestMemoryRevocationStoreConcurrentUse(t *testing.T) {
 func BenchmarkMemoryRevocationStoreRevoked(b *testing.B) {
 	b.ReportAllocs()
 	ctx := context.Background()
-	c := newFakeClock(t0)
+	c := &clock{now: t0}
 	s := authgate.NewMemoryRevocationStore(authgate.MemoryRevocationOptions{Now: c.Now})
 	for i := range 10_000 {
 		s.RevokeSession(ctx, fmt.Sprintf("%022d", i), t0.Add(time.Hour))
