@@ -126,32 +126,9 @@ func (a *Auth[T]) serveUpdate(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusForbidden, struct{}{})
 		return
 	}
-	ctx := r.Context()
 	raw, err := a.sessionValue(r)
+	s, err := a.loadValue(w, r, raw, err, TriggerUpdate, b.data)
 	if err != nil {
-		if err != ErrNoSession {
-			a.reject(w, r, err)
-		}
-		writeJSON(w, http.StatusOK, struct{}{})
-		return
-	}
-	now := a.now()
-	tok, err := a.decodeToken(raw)
-	if err == nil {
-		err = a.checkToken(ctx, tok, now)
-	}
-	if err == nil {
-		tok, err = a.runJWT(ctx, JWTParams[T]{Token: cloneToken(tok), Trigger: TriggerUpdate, Data: b.data})
-	}
-	if err == nil {
-		err = a.issue(w, r, tok, now)
-	}
-	var s *Session[T]
-	if err == nil {
-		s, err = a.buildSession(ctx, tok)
-	}
-	if err != nil {
-		a.reject(w, r, err)
 		writeJSON(w, http.StatusOK, struct{}{})
 		return
 	}

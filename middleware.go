@@ -24,7 +24,7 @@ func (a *Auth[T]) Middleware(next http.Handler) http.Handler {
 			return
 		}
 		w.Header().Add("Vary", "Cookie")
-		s, err := a.loadValue(w, r, raw, err)
+		s, err := a.loadValue(w, r, raw, err, "", nil)
 		if err != nil {
 			next.ServeHTTP(w, r.WithContext(contextWithAnonymous(r)))
 			return

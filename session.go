@@ -343,13 +343,15 @@ func (a *Auth[T]) buildSession(ctx context.Context, tok *Token[T]) (*Session[T],
 // logs why; ErrNoSession is returned silently.
 func (a *Auth[T]) load(w http.ResponseWriter, r *http.Request) (*Session[T], error) {
 	raw, err := a.sessionValue(r)
-	return a.loadValue(w, r, raw, err)
+	return a.loadValue(w, r, raw, err, "", nil)
 }
 
 // loadValue is load for a session value already read from r (raw, err as
 // sessionValue returned them), so the middleware scans the Cookie header
-// once.
-func (a *Auth[T]) loadValue(w http.ResponseWriter, r *http.Request, raw string, err error) (*Session[T], error) {
+// once. With trigger TriggerUpdate the session is re-issued whatever its
+// age, the JWT callback receiving data (POST /session); otherwise it is
+// re-issued with TriggerRefresh once it is UpdateAge old.
+func (a *Auth[T]) loadValue(w http.ResponseWriter, r *http.Request, raw string, err error, trigger Trigger, data json.RawMessage) (*Session[T], error) {
 	if err != nil {
 		if err != ErrNoSession {
 			a.reject(w, r, err)
@@ -362,8 +364,11 @@ func (a *Auth[T]) loadValue(w http.ResponseWriter, r *http.Request, raw string, 
 	if err == nil {
 		err = a.checkToken(ctx, tok, now)
 	}
-	if err == nil && w != nil && now.Unix()-tok.IssuedAt >= int64(a.cfg.UpdateAge/time.Second) {
-		tok, err = a.refresh(ctx, w, r, tok, now)
+	if trigger == "" && err == nil && now.Unix()-tok.IssuedAt >= int64(a.cfg.UpdateAge/time.Second) {
+		trigger = TriggerRefresh
+	}
+	if err == nil && w != nil && trigger != "" {
+		tok, err = a.reissue(ctx, w, r, tok, now, trigger, data)
 	}
 	var s *Session[T]
 	if err == nil {
@@ -376,10 +381,11 @@ func (a *Auth[T]) loadValue(w http.ResponseWriter, r *http.Request, raw string, 
 	return s, nil
 }
 
-// refresh re-issues tok: the JWT callback runs with TriggerRefresh and the
-// cookie gets new issue and expiry times (never past the absolute lifetime).
-func (a *Auth[T]) refresh(ctx context.Context, w http.ResponseWriter, r *http.Request, tok *Token[T], now time.Time) (*Token[T], error) {
-	next, err := a.runJWT(ctx, JWTParams[T]{Token: cloneToken(tok), Trigger: TriggerRefresh})
+// reissue runs the JWT callback with trigger (and the client's data for
+// an update) on a copy of tok and sets the cookie again, with new issue and
+// expiry times that never pass the absolute lifetime.
+func (a *Auth[T]) reissue(ctx context.Context, w http.ResponseWriter, r *http.Request, tok *Token[T], now time.Time, trigger Trigger, data json.RawMessage) (*Token[T], error) {
+	next, err := a.runJWT(ctx, JWTParams[T]{Token: cloneToken(tok), Trigger: trigger, Data: data})
 	if err != nil {
 		return nil, err
 	}
