@@ -115,6 +115,27 @@ func (c *Claims) valid(now time.Time) bool {
 	return c.ExpiresAt > t && c.IssuedAt <= t+60
 }
 
+// claimsCookieHandler is the small middleware of the cookie-only variants
+// (the floor, bare securecookie): decode the cookie with decode, check its
+// times, put the claims in the context, and let the final handler read the
+// role from there.
+func claimsCookieHandler(decode func(value string, c *Claims) bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if ck, err := r.Cookie(cookieName); err == nil {
+			c := new(Claims)
+			if decode(ck.Value, c) && c.valid(time.Now()) {
+				r = r.WithContext(context.WithValue(r.Context(), claimsKey{}, c))
+			}
+		}
+		c, ok := claimsFrom(r.Context())
+		var role string
+		if ok {
+			role = c.Role
+		}
+		finish(w, role, ok)
+	})
+}
+
 // Floor is the reference: a hand-written HMAC-signed JSON cookie, verified
 // in a small middleware that puts the claims in the context.
 func Floor(now time.Time) (Variant, error) {
@@ -124,23 +145,7 @@ func Floor(now time.Time) (Variant, error) {
 	if err != nil {
 		return Variant{}, err
 	}
-	final := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, ok := claimsFrom(r.Context())
-		var role string
-		if ok {
-			role = c.Role
-		}
-		finish(w, role, ok)
-	})
-	mw := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if ck, err := r.Cookie(cookieName); err == nil {
-			c := new(Claims)
-			if codec.decode(cookieName, ck.Value, c) && c.valid(time.Now()) {
-				r = r.WithContext(context.WithValue(r.Context(), claimsKey{}, c))
-			}
-		}
-		final.ServeHTTP(w, r)
-	})
+	mw := claimsCookieHandler(func(v string, c *Claims) bool { return codec.decode(cookieName, v, c) })
 	return Variant{Name: "floor-hmac-json", Handler: mw, Cookie: &http.Cookie{Name: cookieName, Value: value}}, nil
 }
 
@@ -156,23 +161,7 @@ func SecureCookie(now time.Time) (Variant, error) {
 	if err != nil {
 		return Variant{}, err
 	}
-	final := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, ok := claimsFrom(r.Context())
-		var role string
-		if ok {
-			role = c.Role
-		}
-		finish(w, role, ok)
-	})
-	mw := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if ck, err := r.Cookie(cookieName); err == nil {
-			c := new(Claims)
-			if sc.Decode(cookieName, ck.Value, c) == nil && c.valid(time.Now()) {
-				r = r.WithContext(context.WithValue(r.Context(), claimsKey{}, c))
-			}
-		}
-		final.ServeHTTP(w, r)
-	})
+	mw := claimsCookieHandler(func(v string, c *Claims) bool { return sc.Decode(cookieName, v, c) == nil })
 	return Variant{Name: "securecookie-json-aes", Handler: mw, Cookie: &http.Cookie{Name: cookieName, Value: value}}, nil
 }
 
