@@ -49,12 +49,11 @@ func (noLimiter) Record(context.Context, authgate.Attempt, bool) error          
 // fuzzGate is an Auth for fuzzing with one valid CSRF pair. authorized
 // receives every Credentials that reached Authorize.
 type fuzzGate struct {
-	h                  http.Handler
-	token, cookieName  string
-	cookieValue, mac   string
-	authorizeCalls     atomic.Int64
-	onAuthorize        func(c *authgate.Credentials)
-	sessionCookieNames []string
+	h                 http.Handler
+	token, cookieName string
+	cookieValue, mac  string
+	authorizeCalls    atomic.Int64
+	onAuthorize       func(c *authgate.Credentials)
 }
 
 func newFuzzGate(f *testing.F) *fuzzGate {
