@@ -348,3 +348,55 @@ func TestRefreshReloadsTheRoleFromTheDatabase(t *testing.T) {
 		t.Errorf("GET /api/me after the user was deleted and the session refreshed: %d, want 401", r.StatusCode)
 	}
 }
+
+func TestSignOutEverywhereNeedsAFreshSignInAndEndsEverySession(t *testing.T) {
+	clk := &clock{t: time.Now()}
+	d := startDemo(t, "", func(o *Options) { o.Now = clk.Now })
+	phone, laptop := d.client(t), d.client(t)
+	mustSignIn(t, phone, d.URL, "alice", d.Passwords["alice"])
+	mustSignIn(t, laptop, d.URL, "alice", d.Passwords["alice"])
+	signOutEverywhere := func(c *http.Client) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, d.URL+"/account/signout-everywhere", nil)
+		req.Header.Set("Accept", "text/html")
+		req.Header.Set("Sec-Fetch-Site", "same-origin")
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	status := func(c *http.Client) int {
+		t.Helper()
+		r, _ := get(t, c, d.URL+"/api/me", "application/json")
+		return r.StatusCode
+	}
+
+	clk.Add(16 * time.Minute) // the sign-ins are no longer fresh
+	if r := signOutEverywhere(laptop); r.StatusCode != 303 || !strings.HasPrefix(r.Header.Get("Location"), "/login?error=FreshSignIn") {
+		t.Fatalf("with a 16-minute-old sign-in: got %d to %q, want 303 to the login form", r.StatusCode, r.Header.Get("Location"))
+	}
+	if status(phone) != 200 || status(laptop) != 200 {
+		t.Fatal("a refused sign-out-everywhere ended a session")
+	}
+
+	req, _ := http.NewRequest(http.MethodPost, d.URL+"/account/signout-everywhere", nil)
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	if r, err := laptop.Do(req); err != nil || r.StatusCode != 403 {
+		t.Fatalf("a cross-site post: got %v %v, want 403", r.StatusCode, err)
+	}
+
+	mustSignIn(t, laptop, d.URL, "alice", d.Passwords["alice"]) // fresh again
+	if r := signOutEverywhere(laptop); r.StatusCode != 303 || r.Header.Get("Location") != "/login?signedOut=everywhere" {
+		t.Fatalf("with a fresh sign-in: got %d to %q", r.StatusCode, r.Header.Get("Location"))
+	}
+	if status(phone) != 401 || status(laptop) != 401 {
+		t.Errorf("after signing out everywhere: phone %d, laptop %d, want both 401", status(phone), status(laptop))
+	}
+	clk.Add(time.Second) // sign-ins in a later second are not revoked
+	mustSignIn(t, phone, d.URL, "alice", d.Passwords["alice"])
+	if status(phone) != 200 {
+		t.Errorf("a new sign-in after signing out everywhere: %d, want 200", status(phone))
+	}
+}

@@ -75,6 +75,11 @@ func newApp(store *Store, o Options) (http.Handler, error) {
 	mux.Handle("GET /dashboard", auth.RequireAuth(http.HandlerFunc(a.dashboard)))
 	mux.Handle("GET /admin", auth.RequireRole("admin")(http.HandlerFunc(a.admin)))
 	mux.HandleFunc("GET /api/me", a.me)
+	// Signing out every device is sensitive: it needs a sign-in from the
+	// last 15 minutes (RequireFreshAuth), and, as an app route outside
+	// authgate's handler, Go's own CSRF defence for unsafe requests.
+	mux.Handle("POST /account/signout-everywhere", http.NewCrossOriginProtection().Handler(
+		auth.RequireFreshAuth(15*time.Minute)(http.HandlerFunc(a.signOutEverywhere))))
 	static, _ := fs.Sub(assets, "static")
 	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
 	if o.StaticDir != "" {
@@ -142,6 +147,7 @@ var signInErrors = map[string]string{
 	"MissingCSRF":       "The form expired. Reload the page and try again.",
 	"AccessDenied":      "This account may not sign in.",
 	"SessionRequired":   "Sign in to see that page.",
+	"FreshSignIn":       "Sign in again to do that: it needs a recent sign-in.",
 }
 
 // login is GET /login: the sign-in form. static/login.js submits it the
@@ -160,7 +166,11 @@ func (a *app) login(w http.ResponseWriter, r *http.Request) {
 			d.Error = "Sign-in failed. Try again."
 		}
 	}
-	if q.Has("signedOut") {
+	switch q.Get("signedOut") {
+	case "":
+	case "everywhere":
+		d.Notice = "You are signed out on every device."
+	default:
 		d.Notice = "You are signed out."
 	}
 	d.CSRFToken = a.auth.CSRFToken(w, r) // for the no-JS form post
@@ -186,6 +196,20 @@ func (a *app) admin(w http.ResponseWriter, r *http.Request) {
 	a.render(w, r, http.StatusOK, "admin", pageData{Title: "Admin", Users: users})
 }
 
+// signOutEverywhere is POST /account/signout-everywhere: every session of
+// this user, on every device, ends now (the hook an app also calls after a
+// password change). This browser's cookie is revoked too, so the login page
+// it lands on finds it refused and clears it.
+func (a *app) signOutEverywhere(w http.ResponseWriter, r *http.Request) {
+	s, _ := authgate.FromContext[Claims](r.Context())
+	if err := a.auth.SignOutEverywhere(r.Context(), s.User.ID); err != nil {
+		a.log.Error("sign out everywhere", "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	http.Redirect(w, r, "/login?signedOut=everywhere", http.StatusSeeOther)
+}
+
 // me is GET /api/me: the session as JSON, or 401 JSON when anonymous.
 func (a *app) me(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
@@ -204,6 +228,12 @@ func (a *app) refuse(w http.ResponseWriter, r *http.Request, err error) {
 	browser := r.Method == http.MethodGet && strings.Contains(r.Header.Get("Accept"), "text/html")
 	if errors.Is(err, authgate.ErrForbidden) && browser {
 		a.render(w, r, http.StatusForbidden, "forbidden", pageData{Title: "Forbidden"})
+		return
+	}
+	if errors.Is(err, authgate.ErrFreshAuthRequired) && strings.Contains(r.Header.Get("Accept"), "text/html") {
+		// A form post from the dashboard with an old sign-in: sign in
+		// again, then come back to the dashboard.
+		http.Redirect(w, r, "/login?error=FreshSignIn&callbackUrl=%2Fdashboard", http.StatusSeeOther)
 		return
 	}
 	a.auth.DefaultErrorHandler(w, r, err)
