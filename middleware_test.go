@@ -634,3 +634,38 @@ func TestSignOutRevokesForEveryCopy(t *testing.T) {
 		t.Errorf("sign-out revoked until %v, want at least now + MaxAge (%v)", spy.until, want)
 	}
 }
+
+func TestSignOutEverywhereThenSignInAtOnce(t *testing.T) {
+	a := newApp(t, nil)
+	ctx := context.Background()
+	old := authgatetest.Cookies(t, a.auth, authgate.User[claims]{ID: "u1"})
+	a.clk.Advance(300 * time.Millisecond) // same second
+	if err := a.auth.SignOutEverywhere(ctx, "u1"); err != nil {
+		t.Fatal(err)
+	}
+	// A password change that keeps this device signed in: a new session
+	// minted at once, in the same second as the revocation.
+	fresh := authgatetest.Cookies(t, a.auth, authgate.User[claims]{ID: "u1"})
+	other := authgatetest.Cookies(t, a.auth, authgate.User[claims]{ID: "u2"})
+	tests := []struct {
+		name    string
+		cookies []*http.Cookie
+		wantErr error
+	}{
+		{"the session signed in before the call is revoked", old, authgate.ErrSessionRevoked},
+		{"the session minted right after it, in the same second, is valid", fresh, nil},
+		{"another user's session is untouched", other, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := a.auth.Check(request("GET", "/", tt.cookies...))
+			if (tt.wantErr == nil) != (err == nil) || (tt.wantErr != nil && !errorsIs(err, tt.wantErr)) {
+				t.Fatalf("Check: got %v, want %v", err, tt.wantErr)
+			}
+		})
+	}
+	a.clk.Advance(time.Hour) // still valid later, with its sign-in time one second after the revocation
+	if s, err := a.auth.Check(request("GET", "/", fresh...)); err != nil || s.AuthTime().Unix() != a.clk.Now().Add(-time.Hour).Unix()+1 {
+		t.Fatalf("an hour later: %v, %v", s, err)
+	}
+}

@@ -204,21 +204,38 @@ const sessionIDLen = 22
 // stamp sets the registered claims of tok for an issue at now: a fresh
 // session id and sign-in time when the token is new, and the issue and
 // expiry times, which never pass the absolute lifetime.
-func (a *Auth[T]) stamp(tok *Token[T], now time.Time) {
+func (a *Auth[T]) stamp(ctx context.Context, tok *Token[T], now time.Time) {
 	if tok.ID == "" {
 		tok.ID = newSessionID()
 	}
 	if tok.AuthTime == 0 {
-		tok.AuthTime = now.Unix()
+		tok.AuthTime = a.signInTime(ctx, tok.Subject, now)
 	}
-	tok.IssuedAt = now.Unix()
+	tok.IssuedAt = max(now.Unix(), tok.AuthTime)
 	tok.ExpiresAt = min(tok.IssuedAt+int64(a.cfg.MaxAge/time.Second), tok.AuthTime+int64(a.cfg.MaxLifetime/time.Second))
 	tok.Audience = a.audience
 }
 
+// signInTime is the auth_time of a session signed in at now. Sign-in
+// times have one-second resolution and [Auth.SignOutEverywhere] revokes
+// its whole second (failing closed), so a session minted after such a call
+// but in the same second would be born revoked: a password change that
+// keeps the current device signed in would sign it out. Such a session is
+// dated one second later instead, well within the clock-skew tolerance;
+// sessions signed in before the call keep their time and stay revoked.
+func (a *Auth[T]) signInTime(ctx context.Context, subject string, now time.Time) int64 {
+	t := now.Unix()
+	if a.cfg.Revocations != nil {
+		if revoked, err := a.cfg.Revocations.Revoked(ctx, "", subject, time.Unix(t, 0)); err == nil && revoked {
+			return t + 1
+		}
+	}
+	return t
+}
+
 // encode stamps tok and encodes it as a session cookie value.
-func (a *Auth[T]) encode(tok *Token[T], now time.Time) (string, error) {
-	a.stamp(tok, now)
+func (a *Auth[T]) encode(ctx context.Context, tok *Token[T], now time.Time) (string, error) {
+	a.stamp(ctx, tok, now)
 	v, err := a.codec.Encode(a.sessionCookie, tok)
 	if err != nil {
 		return "", fmt.Errorf("authgate: encode session: %w", err)
@@ -231,7 +248,7 @@ func (a *Auth[T]) encode(tok *Token[T], now time.Time) (string, error) {
 
 // issue stamps tok and writes it as the session cookie.
 func (a *Auth[T]) issue(w http.ResponseWriter, r *http.Request, tok *Token[T], now time.Time) error {
-	v, err := a.encode(tok, now)
+	v, err := a.encode(r.Context(), tok, now)
 	if err != nil {
 		return err
 	}
@@ -254,7 +271,7 @@ func (a *Auth[T]) NewSessionCookies(ctx context.Context, u *User[T]) ([]*http.Co
 		return nil, err
 	}
 	now := a.now()
-	v, err := a.encode(tok, now)
+	v, err := a.encode(ctx, tok, now)
 	if err != nil {
 		return nil, err
 	}
@@ -263,11 +280,10 @@ func (a *Auth[T]) NewSessionCookies(ctx context.Context, u *User[T]) ([]*http.Co
 
 // SignOutEverywhere revokes every session subject signed in to until now,
 // through [Config.Revocations]: the hook for "sign out of all devices" and
-// for password changes. Sessions signed in later are unaffected. Sign-in
-// times have one-second resolution and the revocation covers the whole
-// current second (it fails closed), so a flow that signs the user in again
-// right away, such as a password change that keeps the current device
-// signed in, must mint the new session in a later second.
+// for password changes. Sessions signed in later are unaffected, also in
+// the same second: a flow may sign the user in again right away, such as a
+// password change that keeps the current device signed in (with
+// [Auth.NewSessionCookies]).
 func (a *Auth[T]) SignOutEverywhere(ctx context.Context, subject string) error {
 	if a.cfg.Revocations == nil {
 		return fmt.Errorf("%w: no revocation store", ErrConfig)
