@@ -41,12 +41,6 @@ var password72 = strings.Repeat("p", 72)
 // passwordUnicode has spaces, an emoji and a combining accent (NFD).
 const passwordUnicode = "correct horse 🐎 battery cafe\u0301"
 
-// hgUser is a row of the hardening tests' user table.
-type hgUser struct {
-	id, hash string
-	disabled bool
-}
-
 // gate is an Auth driven in-process.
 type gate struct {
 	t      *testing.T
@@ -70,7 +64,7 @@ func newGate(t *testing.T, edit func(*authgate.Config[claims])) *gate {
 		}
 		return h
 	}
-	db := map[string]hgUser{
+	db := map[string]testUser{
 		"alice": {id: "u1", hash: mk("alice-password")},
 		"bob":   {id: "u2", hash: mk("bob-password")},
 		"carol": {id: "u3", hash: mk("carol-password"), disabled: true},
@@ -79,19 +73,12 @@ func newGate(t *testing.T, edit func(*authgate.Config[claims])) *gate {
 	}
 	clk := newClock()
 	cfg := authgate.Config[claims]{
-		Secrets: []string{secretA},
-		URL:     hgBase,
-		Hasher:  hasher,
-		Now:     clk.Now,
-		Logger:  discardLogger(),
-		Authorize: func(ctx context.Context, c *authgate.Credentials) (*authgate.User[claims], error) {
-			u, ok := db[c.Username()]
-			// One comparison for everyone: an unknown user has hash "".
-			if !c.PasswordMatches(u.hash) || !ok || u.disabled {
-				return nil, nil
-			}
-			return &authgate.User[claims]{ID: u.id, Name: c.Username()}, nil
-		},
+		Secrets:   []string{secretA},
+		URL:       hgBase,
+		Hasher:    hasher,
+		Now:       clk.Now,
+		Logger:    discardLogger(),
+		Authorize: authorizeFrom(db),
 	}
 	if edit != nil {
 		edit(&cfg)

@@ -62,24 +62,31 @@ func users(t testing.TB) map[string]testUser {
 	}
 }
 
+// authorizeFrom is the tests' Authorize over a user table: one password
+// comparison for everyone (an unknown user has hash ""), nil for a wrong
+// password, an unknown or a disabled user.
+func authorizeFrom(db map[string]testUser) func(context.Context, *authgate.Credentials) (*authgate.User[claims], error) {
+	return func(ctx context.Context, c *authgate.Credentials) (*authgate.User[claims], error) {
+		u, ok := db[c.Username()]
+		if !c.PasswordMatches(u.hash) || !ok || u.disabled {
+			return nil, nil
+		}
+		return &authgate.User[claims]{ID: u.id, Name: c.Username(), Email: c.Username() + "@example.com", Role: u.role}, nil
+	}
+}
+
 // seedConfig is the seed's app: Authorize against the user table, jwt copies
 // id, role and the plan into the token at sign-in, session copies them out.
 func seedConfig(t testing.TB, baseURL string, clk *clock) authgate.Config[claims] {
 	t.Helper()
 	db := users(t)
 	return authgate.Config[claims]{
-		Secrets: []string{secretA},
-		URL:     baseURL,
-		Hasher:  authgate.BcryptHasher{Cost: 4},
-		Now:     clk.Now,
-		Logger:  discardLogger(),
-		Authorize: func(ctx context.Context, c *authgate.Credentials) (*authgate.User[claims], error) {
-			u, ok := db[c.Username()]
-			if !c.PasswordMatches(u.hash) || !ok || u.disabled {
-				return nil, nil
-			}
-			return &authgate.User[claims]{ID: u.id, Name: c.Username(), Email: c.Username() + "@example.com", Role: u.role}, nil
-		},
+		Secrets:   []string{secretA},
+		URL:       baseURL,
+		Hasher:    authgate.BcryptHasher{Cost: 4},
+		Now:       clk.Now,
+		Logger:    discardLogger(),
+		Authorize: authorizeFrom(db),
 		Callbacks: authgate.Callbacks[claims]{
 			JWT: func(ctx context.Context, p authgate.JWTParams[claims]) (*authgate.Token[claims], error) {
 				if p.Trigger == authgate.TriggerSignIn {
