@@ -27,7 +27,8 @@ type Auth[T any] struct {
 	callbackCookie string
 
 	codec    Codec
-	cache    *tokenCache[T] // verified tokens by cookie value; nil with a custom Codec (cache.go)
+	cache    *tokenCache[T] // verified tokens by cookie value; nil with an impure custom Codec (cache.go)
+	shared   bool           // the codec decodes tokens another app mints (CodecInfo.Shared)
 	csrfKeys [][]byte       // first signs, all verify
 	log      *slog.Logger
 	now      func() time.Time
@@ -85,6 +86,12 @@ func New[T any](cfg Config[T]) (*Auth[T], error) {
 		maxAge := int((cfg.MaxLifetime + clockSkew).Seconds())
 		a.codec = newSessionCodec(secrets, cfg.SignOnly, maxAge)
 		a.cache = newTokenCache[T]()
+	} else if d, ok := a.codec.(CodecDescriber); ok {
+		info := d.CodecInfo()
+		a.shared = info.Shared
+		if info.Pure {
+			a.cache = newTokenCache[T]()
+		}
 	}
 
 	a.cop = http.NewCrossOriginProtection()

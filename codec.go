@@ -16,11 +16,43 @@ import (
 // concurrent use.
 //
 // The default codec is securecookie with JSON, HMAC-SHA256 and
-// AES-256 (CTR), keyed per purpose from [Config.Secrets]; a later
-// NextAuth-compatible JWE codec plugs in here.
+// AES-256 (CTR), keyed per purpose from [Config.Secrets]. The module
+// github.com/authgate/authgate/nextauth has codecs for NextAuth's own
+// session tokens (v4 and Auth.js v5). A Codec may describe itself to
+// authgate by implementing [CodecDescriber].
 type Codec interface {
 	Encode(name string, value any) (string, error)
 	Decode(name, value string, dst any) error
+}
+
+// CodecInfo is what a [Codec] tells authgate about itself through
+// [CodecDescriber]. Its zero value, which a Codec without CodecInfo gets,
+// is the cautious one: no cache, only tokens of authgate's own shape.
+type CodecInfo struct {
+	// Pure reports that Decode's result depends only on its arguments for
+	// the codec's whole life (keys fixed at construction, no denylist of
+	// its own), so authgate may remember verified tokens in its warm cache.
+	Pure bool
+
+	// Shared reports that another application holding the same secret (a
+	// Next.js app with NextAuth) mints tokens this codec decodes. authgate
+	// then accepts tokens without its own claims, with these defaults: a
+	// token without "aud" belongs to this deployment (the secret, and for
+	// Auth.js the cookie name, already bind it); a token without
+	// "auth_time" counts as signed in at its "iat" (authgate writes that
+	// time as auth_time when it re-issues the token, so it stays fixed from
+	// then on); and a session id ("jti") may be any 1 to 64 characters of
+	// the base64url alphabet (NextAuth's are UUIDs), not only authgate's own
+	// 22. A present "aud" must still be this deployment's, and every time
+	// rule and revocation applies as to authgate's own tokens.
+	Shared bool
+}
+
+// CodecDescriber is implemented by a [Codec] that describes itself. It is
+// read once, by [New].
+type CodecDescriber interface {
+	Codec
+	CodecInfo() CodecInfo
 }
 
 // Key purposes. Each purpose gets its own keys, derived with HKDF, so a

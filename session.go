@@ -163,6 +163,9 @@ func (a *Auth[T]) decodeToken(raw string) (*Token[T], error) {
 		}
 		return nil, fmt.Errorf("%w: %w", ErrInvalidSession, err)
 	}
+	if a.shared {
+		a.sharedDefaults(tok)
+	}
 	a.cache.put(raw, tok)
 	return tok, nil
 }
@@ -172,7 +175,7 @@ func (a *Auth[T]) decodeToken(raw string) (*Token[T], error) {
 // lifetime and server-side revocation. It runs on every request, also for
 // tokens served from a cache.
 func (a *Auth[T]) checkToken(ctx context.Context, tok *Token[T], now time.Time) error {
-	if tok.Audience != a.audience || tok.Subject == "" || len(tok.ID) != sessionIDLen {
+	if tok.Audience != a.audience || tok.Subject == "" || !a.validSessionID(tok.ID) {
 		return fmt.Errorf("%w: wrong audience or shape", ErrInvalidSession)
 	}
 	n := now.Unix()

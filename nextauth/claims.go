@@ -1,0 +1,293 @@
+package nextauth
+
+import (
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"strconv"
+	"sync"
+)
+
+// The claims mapping between authgate's Token and NextAuth's payload.
+//
+// authgate's [authgate.Token] already uses NextAuth's names for the
+// registered claims (sub, name, email, picture, iat, exp, jti) and keeps
+// its own (role, roles, auth_time, aud) beside them. The one difference is
+// the app's typed claims: authgate nests them under "claims", NextAuth
+// puts whatever a jwt callback adds at the top level. So:
+//
+//   - Encode writes the Token's JSON with the members of "claims" lifted to
+//     the top level, and the session id twice: as "jti" (NextAuth's name)
+//     and as "sid". NextAuth replaces "jti" with a fresh UUID every time it
+//     re-encodes a token but copies every other claim, so "sid" keeps
+//     authgate's session id (and with it per-session revocation) stable
+//     across a Next.js refresh. A claim of the app whose JSON name is one
+//     of the Token's own, or "sid", is refused: it would be ambiguous.
+//   - Decode reads the Token's own members, then the app's claims from the
+//     same top level (members the app's type does not name are ignored), and
+//     takes the session id from "sid" when present, else from "jti" (a
+//     token Next.js minted: its UUID).
+
+// tokenInfo is what the codec needs to know about a destination type: the
+// index of its session-id field and of its claims field, and the JSON
+// names of its own members.
+type tokenInfo struct {
+	id, claims int // field indexes, -1 when absent
+	hasClaims  bool
+	own        map[string]bool
+}
+
+var tokenInfos sync.Map // reflect.Type → *tokenInfo
+
+// infoFor returns the tokenInfo of struct type t.
+func infoFor(t reflect.Type) *tokenInfo {
+	if v, ok := tokenInfos.Load(t); ok {
+		return v.(*tokenInfo)
+	}
+	ti := &tokenInfo{id: -1, claims: -1, own: map[string]bool{"sid": true}}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name := jsonName(f)
+		switch name {
+		case "":
+			continue
+		case "jti":
+			if f.Type.Kind() == reflect.String {
+				ti.id = i
+			}
+		case "claims":
+			ti.claims = i
+			ti.hasClaims = hasJSONFields(f.Type)
+			continue
+		}
+		ti.own[name] = true
+	}
+	v, _ := tokenInfos.LoadOrStore(t, ti)
+	return v.(*tokenInfo)
+}
+
+// jsonName is the member name encoding/json uses for f, or "" when it
+// skips f.
+func jsonName(f reflect.StructField) string {
+	if !f.IsExported() {
+		return ""
+	}
+	tag := f.Tag.Get("json")
+	if tag == "-" {
+		return ""
+	}
+	for i := 0; i < len(tag); i++ {
+		if tag[i] == ',' {
+			tag = tag[:i]
+			break
+		}
+	}
+	if tag == "" {
+		return f.Name
+	}
+	return tag
+}
+
+// hasJSONFields reports whether values of t can carry any JSON member.
+func hasJSONFields(t reflect.Type) bool {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct {
+		return true // a map or another type: decode it from the top level
+	}
+	for i := range t.NumField() {
+		if jsonName(t.Field(i)) != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// encodePayload renders value (a *Token[T]) as NextAuth's flat payload.
+func encodePayload(value any) ([]byte, error) {
+	js, err := json.Marshal(value)
+	if err != nil {
+		return nil, fmt.Errorf("nextauth: encode: %w", err)
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(js, &m); err != nil {
+		return nil, fmt.Errorf("%w: the value is not a JSON object", ErrClaims)
+	}
+	if raw, ok := m["claims"]; ok {
+		delete(m, "claims")
+		var cm map[string]json.RawMessage
+		if err := json.Unmarshal(raw, &cm); err != nil {
+			return nil, fmt.Errorf("%w: the app's claims are not a JSON object", ErrClaims)
+		}
+		for k, v := range cm {
+			if _, taken := m[k]; taken || k == "sid" || k == "claims" || isOwnName(value, k) {
+				return nil, fmt.Errorf("%w: the app's claim %q has the name of a built-in claim", ErrClaims, k)
+			}
+			m[k] = v
+		}
+	}
+	if jti, ok := m["jti"]; ok && string(jti) != `""` {
+		m["sid"] = jti
+	}
+	return json.Marshal(m)
+}
+
+// isOwnName reports whether k is a member name of value's own type (also
+// one omitted from this value's JSON because it was empty).
+func isOwnName(value any, k string) bool {
+	t := reflect.TypeOf(value)
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == nil || t.Kind() != reflect.Struct {
+		return false
+	}
+	return infoFor(t).own[k]
+}
+
+// decodePayload reads NextAuth's flat payload into dst (a *Token[T]).
+func decodePayload(payload []byte, dst any) error {
+	if err := json.Unmarshal(payload, dst); err != nil {
+		return fmt.Errorf("%w: %w", ErrClaims, err)
+	}
+	v := reflect.ValueOf(dst)
+	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
+		return nil
+	}
+	v = v.Elem()
+	ti := infoFor(v.Type())
+	sid, foreign, ok := scanTop(payload, ti.own)
+	if !ok {
+		return fmt.Errorf("%w: payload members cannot be read", ErrClaims)
+	}
+	if sid != nil && ti.id >= 0 {
+		s, err := strconv.Unquote(string(sid))
+		if err != nil || sid[0] != '"' {
+			return fmt.Errorf("%w: sid is not a string", ErrClaims)
+		}
+		v.Field(ti.id).SetString(s)
+	}
+	if foreign && ti.claims >= 0 && ti.hasClaims {
+		if err := json.Unmarshal(payload, v.Field(ti.claims).Addr().Interface()); err != nil {
+			return fmt.Errorf("%w: app claims: %w", ErrClaims, err)
+		}
+	}
+	return nil
+}
+
+// scanTop walks the members of the JSON object b (which json.Unmarshal has
+// already accepted) and returns the raw value of "sid" and whether any
+// member is not in own. It refuses (ok false) escaped member names, which
+// it could not compare, and a repeated "sid".
+func scanTop(b []byte, own map[string]bool) (sid []byte, foreign, ok bool) {
+	i := skipWS(b, 0)
+	if i >= len(b) || b[i] != '{' {
+		return nil, false, false
+	}
+	i = skipWS(b, i+1)
+	if i < len(b) && b[i] == '}' {
+		return nil, false, true
+	}
+	for i < len(b) {
+		if b[i] != '"' {
+			return nil, false, false
+		}
+		end, escaped := stringEnd(b, i)
+		if end < 0 || escaped {
+			return nil, false, false
+		}
+		key := b[i+1 : end]
+		i = skipWS(b, end+1)
+		if i >= len(b) || b[i] != ':' {
+			return nil, false, false
+		}
+		i = skipWS(b, i+1)
+		vEnd := valueEnd(b, i)
+		if vEnd < 0 {
+			return nil, false, false
+		}
+		if string(key) == "sid" {
+			if sid != nil {
+				return nil, false, false
+			}
+			sid = b[i:vEnd]
+		} else if !own[string(key)] {
+			foreign = true
+		}
+		i = skipWS(b, vEnd)
+		if i < len(b) && b[i] == ',' {
+			i = skipWS(b, i+1)
+			continue
+		}
+		return sid, foreign, i < len(b) && b[i] == '}'
+	}
+	return nil, false, false
+}
+
+func skipWS(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// stringEnd returns the index of the quote closing the string starting at
+// b[i], and whether it holds an escape.
+func stringEnd(b []byte, i int) (int, bool) {
+	escaped := false
+	for j := i + 1; j < len(b); j++ {
+		switch b[j] {
+		case '\\':
+			escaped = true
+			j++
+		case '"':
+			return j, escaped
+		}
+	}
+	return -1, escaped
+}
+
+// valueEnd returns the index just past the JSON value starting at b[i].
+func valueEnd(b []byte, i int) int {
+	if i >= len(b) {
+		return -1
+	}
+	switch b[i] {
+	case '"':
+		end, _ := stringEnd(b, i)
+		if end < 0 {
+			return -1
+		}
+		return end + 1
+	case '{', '[':
+		depth := 0
+		for j := i; j < len(b); j++ {
+			switch b[j] {
+			case '"':
+				end, _ := stringEnd(b, j)
+				if end < 0 {
+					return -1
+				}
+				j = end
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return j + 1
+				}
+			}
+		}
+		return -1
+	default:
+		j := i
+		for j < len(b) && b[j] != ',' && b[j] != '}' && b[j] != ' ' && b[j] != '\t' && b[j] != '\n' && b[j] != '\r' {
+			j++
+		}
+		if j == i {
+			return -1
+		}
+		return j
+	}
+}
