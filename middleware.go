@@ -131,15 +131,14 @@ func (a *Auth[T]) loadValue(w http.ResponseWriter, r *http.Request, raw string, 
 // encryption) verified. It does not check times, audience or revocation;
 // checkToken does, on every request.
 func (a *Auth[T]) decodeToken(raw string) (*Token[T], error) {
-	if tok, ok := a.cache.get(raw); ok {
-		// Verified before; times and revocation are checked by checkToken.
-		// The cached token is shared: only app code (the Session callback)
-		// could modify it, so then it gets a copy.
-		if a.cfg.Callbacks.Session != nil {
-			cp := *tok
-			return &cp, nil
+	k, cacheable := a.cache.key(raw)
+	if cacheable {
+		if tok, ok := a.cache.get(k); ok {
+			// Verified before; times and revocation are checked by
+			// checkToken. The cached token is shared: only app code (the
+			// Session callback) could modify it, so then it gets a copy.
+			return a.unshared(tok), nil
 		}
-		return tok, nil
 	}
 	tok := new(Token[T])
 	if err := a.codec.Decode(a.sessionCookie, raw, tok); err != nil {
@@ -151,8 +150,21 @@ func (a *Auth[T]) decodeToken(raw string) (*Token[T], error) {
 	if a.shared {
 		a.sharedDefaults(tok)
 	}
-	a.cache.put(raw, tok)
-	return tok, nil
+	if !cacheable {
+		return tok, nil
+	}
+	a.cache.put(k, tok)
+	return a.unshared(tok), nil
+}
+
+// unshared returns tok, which the cache holds, or a copy of it when a
+// Session callback could modify it.
+func (a *Auth[T]) unshared(tok *Token[T]) *Token[T] {
+	if a.cfg.Callbacks.Session != nil {
+		cp := *tok
+		return &cp
+	}
+	return tok
 }
 
 // checkToken applies every rule that does not depend on the cookie's bytes:
