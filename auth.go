@@ -65,7 +65,7 @@ func New[T any](cfg Config[T]) (*Auth[T], error) {
 		errorFn:  cfg.ErrorHandler,
 	}
 	a.audience = a.origin
-	a.sessionCookie = "authgate.session-token"
+	a.sessionCookie = cfg.SessionCookieName
 	a.csrfCookie = "authgate.csrf-token"
 	a.callbackCookie = "authgate.callback-url"
 	if a.secure {

@@ -82,6 +82,28 @@ type Config[T any] struct {
 	// JSON, HMAC-SHA256 and AES-256 keyed from Secrets (see SignOnly).
 	Codec Codec
 
+	// SessionCookieName names the session cookie; a session too large for
+	// one cookie is split into name.0, name.1, … (see MaxCookieChunks). On
+	// https the name gets the "__Secure-" prefix. The default is
+	// "authgate.session-token". To share sessions with a Next.js app on the
+	// same site, use NextAuth's name, "next-auth.session-token" (v4) or
+	// "authjs.session-token" (Auth.js v5), together with the matching Codec
+	// of the module github.com/authgate/authgate/nextauth: both apps then
+	// read and write the same cookies. Only the session cookie is shared;
+	// the CSRF and callback-URL cookies keep authgate's own names. It must
+	// be a valid cookie name without a "__Secure-" or "__Host-" prefix of
+	// its own and must not end in a chunk suffix such as ".0".
+	SessionCookieName string
+
+	// AcceptBearer also reads the session token from an
+	// "Authorization: Bearer <token>" header (the token URL-encoded or not,
+	// as NextAuth's getToken reads it) when the request carries no session
+	// cookie, for server-to-server calls such as a Next.js server calling a
+	// Go API on behalf of its user. A bearer session is only read: it is
+	// never re-issued, and a refused one clears nothing. The default (false)
+	// ignores the header.
+	AcceptBearer bool
+
 	// Hasher hashes and compares passwords. The default is [BcryptHasher]
 	// with cost 10. Its cost should match the stored hashes.
 	Hasher PasswordHasher
@@ -156,7 +178,10 @@ const (
 	DefaultUpdateAge       = 24 * time.Hour
 	DefaultMaxLifetime     = 90 * 24 * time.Hour
 	DefaultMaxCookieChunks = 4
-	DefaultMaxBodyBytes    = 16 << 10
+	// DefaultSessionCookieName is the session cookie's name, before the
+	// __Secure- prefix https adds.
+	DefaultSessionCookieName = "authgate.session-token"
+	DefaultMaxBodyBytes      = 16 << 10
 )
 
 const minSecretBytes = 32
@@ -220,6 +245,12 @@ func (c *Config[T]) validate() error {
 	if c.MaxCookieChunks < 1 || c.MaxCookieChunks > 32 {
 		return bad("MaxCookieChunks %d is outside 1..32", c.MaxCookieChunks)
 	}
+	if c.SessionCookieName == "" {
+		c.SessionCookieName = DefaultSessionCookieName
+	}
+	if !validCookieName(c.SessionCookieName) {
+		return bad("SessionCookieName %q must be a cookie name of letters, digits and -._ without a __Secure- or __Host- prefix or a .N chunk suffix", c.SessionCookieName)
+	}
 	if c.MaxBodyBytes == 0 {
 		c.MaxBodyBytes = DefaultMaxBodyBytes
 	}
@@ -261,4 +292,21 @@ func hasCtl(s string) bool {
 		}
 	}
 	return false
+}
+
+// validCookieName reports whether name can serve as SessionCookieName.
+func validCookieName(name string) bool {
+	if len(name) > 64 || strings.HasPrefix(strings.ToLower(name), "__secure-") || strings.HasPrefix(strings.ToLower(name), "__host-") {
+		return false
+	}
+	if i := strings.LastIndexByte(name, '.'); i >= 0 && chunkIndex(name[i:]) >= 0 {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_') {
+			return false
+		}
+	}
+	return name != "" && name != "authgate.csrf-token" && name != "authgate.callback-url"
 }

@@ -105,10 +105,13 @@ func (a *Auth[T]) sessionFor(w http.ResponseWriter, r *http.Request) (*Session[T
 	if s, ok := FromContext[T](r.Context()); ok {
 		return s, r
 	}
-	if examined(r.Context()) || !a.hasSessionCookie(r) {
+	if examined(r.Context()) || (!a.hasSessionCookie(r) && !a.hasBearer(r)) {
 		return nil, r
 	}
 	w.Header().Add("Vary", "Cookie")
+	if a.cfg.AcceptBearer {
+		w.Header().Add("Vary", "Authorization")
+	}
 	s, err := a.load(w, r)
 	if err != nil {
 		return nil, r

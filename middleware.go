@@ -37,13 +37,20 @@ const sessionIDLen = 22
 // handler reads the session itself.
 func (a *Auth[T]) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		raw, err := a.sessionValue(r)
+		raw, bearer, err := a.requestValue(r)
 		if err == ErrNoSession || a.underBasePath(r.URL.Path) {
 			next.ServeHTTP(w, r)
 			return
 		}
-		w.Header().Add("Vary", "Cookie")
-		s, err := a.loadValue(w, r, raw, err, "", nil)
+		lw := w
+		if bearer {
+			// Read only: nothing to re-issue or clear on a header.
+			w.Header().Add("Vary", "Authorization")
+			lw = nil
+		} else {
+			w.Header().Add("Vary", "Cookie")
+		}
+		s, err := a.loadValue(lw, r, raw, err, "", nil)
 		if err != nil {
 			next.ServeHTTP(w, r.WithContext(contextWithAnonymous(r.Context())))
 			return
@@ -87,7 +94,10 @@ func (a *Auth[T]) underBasePath(path string) bool {
 // runs the Session callback. With w == nil it only reads: no refresh, no
 // cookie cleared.
 func (a *Auth[T]) load(w http.ResponseWriter, r *http.Request) (*Session[T], error) {
-	raw, err := a.sessionValue(r)
+	raw, bearer, err := a.requestValue(r)
+	if bearer {
+		w = nil // read only: nothing to re-issue or clear on a header
+	}
 	return a.loadValue(w, r, raw, err, "", nil)
 }
 
