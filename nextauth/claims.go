@@ -127,7 +127,7 @@ func encodePayload(value any) ([]byte, error) {
 			m[k] = v
 		}
 	}
-	if jti, ok := m["jti"]; ok && string(jti) != `""` {
+	if jti, ok := m["jti"]; ok && string(jti) != `""` && isToken(value) {
 		m["sid"] = jti
 	}
 	return json.Marshal(m)
@@ -144,6 +144,17 @@ func isOwnName(value any, k string) bool {
 		return false
 	}
 	return infoFor(t).own[k]
+}
+
+// isToken reports whether value is a struct (pointer) with a "jti"
+// string member, such as an *authgate.Token; other values (a map of
+// claims) are encoded as they are.
+func isToken(value any) bool {
+	t := reflect.TypeOf(value)
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return t != nil && t.Kind() == reflect.Struct && infoFor(t).id >= 0
 }
 
 // decodePayload reads NextAuth's flat payload into dst (a *Token[T]).
