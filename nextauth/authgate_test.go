@@ -78,8 +78,8 @@ func serve(a *authgate.Auth[Claims], cookies ...*http.Cookie) (*authgate.Session
 
 func TestNextMintedTokensBehindAuthgate(t *testing.T) {
 	for _, tc := range []struct {
-		name  string
-		codec authgate.Codec
+		name   string
+		codec  authgate.Codec
 		cookie string
 	}{
 		{"v4", mustV4(t), nextauth.V4CookieName},
