@@ -25,15 +25,15 @@ const ColdRing = 4 * 4096
 // same cookie into the same Token; and authgate with the cache off over a
 // prototype AES-256-GCM codec (see [GCMCodec]), to show what the codec costs.
 func Authgate(now time.Time) ([]Variant, error) {
-	warmH, warm, err := authgateVariant(now, 1, nil)
+	warmH, warm, err := authgateVariant(now, 1, nil, nil)
 	if err != nil {
 		return nil, err
 	}
-	coldH, cold, err := authgateVariant(now, ColdRing, nil)
+	coldH, cold, err := authgateVariant(now, ColdRing, nil, nil)
 	if err != nil {
 		return nil, err
 	}
-	anonH, _, err := authgateVariant(now, 0, nil)
+	anonH, _, err := authgateVariant(now, 0, nil, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -41,7 +41,7 @@ func Authgate(now time.Time) ([]Variant, error) {
 	// decoding the very same cookie into the same Token: what authgate adds.
 	sc := securecookie.New(hashKey, blockKey)
 	sc.SetSerializer(securecookie.JSONEncoder{})
-	nocacheH, nocache, err := authgateVariant(now, 1, sc)
+	nocacheH, nocache, err := authgateVariant(now, 1, sc, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -49,7 +49,7 @@ func Authgate(now time.Time) ([]Variant, error) {
 	if err != nil {
 		return nil, err
 	}
-	gcmH, gcmCookies, err := authgateVariant(now, 1, gcm)
+	gcmH, gcmCookies, err := authgateVariant(now, 1, gcm, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -82,11 +82,12 @@ func Authgate(now time.Time) ([]Variant, error) {
 	}, nil
 }
 
-// authgateVariant builds an Auth (its own warm cache) with defaults, the
-// guarded handler, and n distinct session cookies carrying the claims.
-func authgateVariant(now time.Time, n int, codec authgate.Codec) (http.Handler, []*http.Cookie, error) {
-	a, err := authgate.New(authgate.Config[struct{}]{
-		Secrets: []string{"bench-secret-0123456789abcdefghijklmnop"},
+// authgateVariant builds an Auth (its own warm cache) with defaults and
+// edit applied, the guarded handler, and n distinct session cookies
+// carrying the claims.
+func authgateVariant(now time.Time, n int, codec authgate.Codec, edit func(*authgate.Config[struct{}])) (http.Handler, []*http.Cookie, error) {
+	cfg := authgate.Config[struct{}]{
+		Secrets: []string{benchSecret},
 		URL:     "http://localhost:3000",
 		Authorize: func(context.Context, *authgate.Credentials) (*authgate.User[struct{}], error) {
 			return nil, nil
@@ -94,7 +95,11 @@ func authgateVariant(now time.Time, n int, codec authgate.Codec) (http.Handler, 
 		Hasher: authgate.BcryptHasher{Cost: 4}, // only New's dummy hash; never on this path
 		Logger: slog.New(slog.DiscardHandler),
 		Codec:  codec, // nil: the default, with the warm cache
-	})
+	}
+	if edit != nil {
+		edit(&cfg)
+	}
+	a, err := authgate.New(cfg)
 	if err != nil {
 		return nil, nil, err
 	}

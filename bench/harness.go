@@ -162,5 +162,9 @@ func All(now time.Time) ([]Variant, error) {
 	if err != nil {
 		return nil, err
 	}
-	return append(vs, ag...), nil
+	na, err := NextAuth(now)
+	if err != nil {
+		return nil, err
+	}
+	return append(append(vs, ag...), na...), nil
 }
