@@ -1,0 +1,14 @@
+module github.com/authgate/authgate/examples/nextauth-interop
+
+go 1.26.0
+
+require (
+	github.com/authgate/authgate v0.0.0-00010101000000-000000000000
+	github.com/authgate/authgate/nextauth v0.0.0-00010101000000-000000000000
+)
+
+// The example always builds against the authgate in this repository.
+replace (
+	github.com/authgate/authgate => ../..
+	github.com/authgate/authgate/nextauth => ../../nextauth
+)
