@@ -11,9 +11,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/authgate/authgate"
+	"github.com/authgate/authgate/nextauth"
 )
 
 // Claims are the demo's own typed claims, carried in the session cookie
@@ -29,9 +32,17 @@ type Claims struct {
 
 // newAuth builds the authgate instance for the demo's users.
 func newAuth(store *Store, o Options) (*authgate.Auth[Claims], error) {
+	codec, cookieName, err := tokenFormat(o.TokenFormat, o.Secret)
+	if err != nil {
+		return nil, err
+	}
 	return authgate.New(authgate.Config[Claims]{
 		Secrets: []string{o.Secret},
 		URL:     o.URL,
+		// -token-format: authgate's own cookie (nil, ""), or NextAuth's, so
+		// a Next.js app with the same AUTH_SECRET shares the session.
+		Codec:             codec,
+		SessionCookieName: cookieName,
 		// Our own login form replaces the built-in page; guards send
 		// anonymous browsers to /login?callbackUrl=….
 		Pages:        authgate.Pages{SignIn: "/login"},
@@ -118,4 +129,25 @@ func truncate(s string, n int) string {
 		n--
 	}
 	return s
+}
+
+// TokenFormats are the values of -token-format.
+var TokenFormats = []string{"authgate", "nextauth-v4", "authjs-v5"}
+
+// tokenFormat returns the session codec and cookie name of a -token-format
+// value: authgate's defaults for "authgate" (or ""), NextAuth v4's token
+// and next-auth.session-token for "nextauth-v4", Auth.js v5's and
+// authjs.session-token for "authjs-v5".
+func tokenFormat(format, secret string) (authgate.Codec, string, error) {
+	switch format {
+	case "", "authgate":
+		return nil, "", nil
+	case "nextauth-v4":
+		c, err := nextauth.NewV4(secret)
+		return c, nextauth.V4CookieName, err
+	case "authjs-v5":
+		c, err := nextauth.NewV5(secret)
+		return c, nextauth.V5CookieName, err
+	}
+	return nil, "", fmt.Errorf("-token-format %q: want one of %s", format, strings.Join(TokenFormats, ", "))
 }

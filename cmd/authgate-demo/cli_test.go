@@ -414,6 +414,7 @@ func TestServe(t *testing.T) {
 			{"an AUTH_URL with a path", []string{"AUTH_URL=http://localhost:3000/app"}, nil, "must be an origin only"},
 			{"an update age above the max age", nil, []string{"-session-max-age", "1h", "-session-update-age", "2h"}, "UpdateAge"},
 			{"a duration without a unit", nil, []string{"-session-max-age", "3600"}, "invalid value"},
+			{"an unknown token format", nil, []string{"-token-format", "jwt"}, "-token-format"},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {

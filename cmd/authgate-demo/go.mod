@@ -4,6 +4,7 @@ go 1.26.0
 
 require (
 	github.com/authgate/authgate v0.0.0-00010101000000-000000000000
+	github.com/authgate/authgate/nextauth v0.0.0-00010101000000-000000000000
 	github.com/chromedp/cdproto v0.159.0
 	github.com/chromedp/chromedp v0.23.0
 	modernc.org/sqlite v1.62.0
@@ -26,4 +27,7 @@ require (
 )
 
 // The demo always builds against the authgate in this repository.
-replace github.com/authgate/authgate => ../..
+replace (
+	github.com/authgate/authgate => ../..
+	github.com/authgate/authgate/nextauth => ../../nextauth
+)

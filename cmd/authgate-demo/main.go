@@ -32,10 +32,16 @@ Usage:
   authgate-demo                        the same as "serve" with its defaults
   authgate-demo serve [-db FILE] [-addr HOST:PORT] [-static DIR]
                       [-session-max-age D] [-session-update-age D] [-session-max-lifetime D]
+                      [-token-format authgate|nextauth-v4|authjs-v5]
   authgate-demo adduser -db FILE -username NAME -email EMAIL -role ROLE < password
 
-Defaults: -db authgate-demo.db, -addr localhost:3000, -role user. Durations D
-are Go durations such as 30m, 12h or 720h.
+Defaults: -db authgate-demo.db, -addr localhost:3000, -role user,
+-token-format authgate. Durations D are Go durations such as 30m, 12h or 720h.
+
+-token-format nextauth-v4 reads and writes the session cookie exactly as a
+Next.js app with next-auth 4 and the same AUTH_SECRET does
+(next-auth.session-token, __Secure- on https); authjs-v5 likewise for Auth.js
+v5 (authjs.session-token). The default, authgate, is authgate's own cookie.
 
 serve creates the database and its users table if needed. When the table is
 empty it creates two demo users, alice (role admin) and bob (role user), and
@@ -118,6 +124,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	maxAge := fs.Duration("session-max-age", 0, "idle timeout of a session (Config.MaxAge; 0: 720h)")
 	updateAge := fs.Duration("session-update-age", 0, "how often an active session is re-issued (Config.UpdateAge; 0: 24h, or half a shorter -session-max-age)")
 	maxLifetime := fs.Duration("session-max-lifetime", 0, "absolute lifetime from sign-in (Config.MaxLifetime; 0: 2160h)")
+	format := fs.String("token-format", "authgate", "session token `format`: authgate, nextauth-v4 or authjs-v5")
 	if code := parseFlags(fs, args); code >= 0 {
 		return code
 	}
@@ -161,6 +168,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		MaxAge:      *maxAge,
 		UpdateAge:   *updateAge,
 		MaxLifetime: *maxLifetime,
+		TokenFormat: *format,
 		StaticDir:   *static,
 		Logger:      logger,
 	})

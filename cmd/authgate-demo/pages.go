@@ -38,6 +38,10 @@ type Options struct {
 	// Hasher compares passwords; nil is bcrypt at cost 10, the cost of the
 	// stored hashes. Tests use a cheaper cost.
 	Hasher authgate.PasswordHasher
+	// TokenFormat is the -token-format flag: "authgate" (or ""), authgate's
+	// own cookie; "nextauth-v4" or "authjs-v5", the session cookie a
+	// Next.js app with the same AUTH_SECRET reads and writes.
+	TokenFormat string
 }
 
 // app holds what the handlers need.
