@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"strconv"
+	"strings"
 	"sync"
 )
 
@@ -35,6 +36,13 @@ type tokenInfo struct {
 	id, claims int // field indexes, -1 when absent
 	hasClaims  bool
 	own        map[string]bool
+	fast       map[string]fastField // members fastDecode can set
+}
+
+// fastField is a string or int64 field that fastDecode sets directly.
+type fastField struct {
+	index int
+	kind  reflect.Kind
 }
 
 var tokenInfos sync.Map // reflect.Type → *tokenInfo
@@ -44,10 +52,15 @@ func infoFor(t reflect.Type) *tokenInfo {
 	if v, ok := tokenInfos.Load(t); ok {
 		return v.(*tokenInfo)
 	}
-	ti := &tokenInfo{id: -1, claims: -1, own: map[string]bool{"sid": true}}
+	ti := &tokenInfo{id: -1, claims: -1, own: map[string]bool{"sid": true}, fast: map[string]fastField{}}
 	for i := range t.NumField() {
 		f := t.Field(i)
 		name := jsonName(f)
+		if name != "" && name != "claims" && !strings.Contains(f.Tag.Get("json"), ",string") {
+			if k := f.Type.Kind(); k == reflect.String || k == reflect.Int64 {
+				ti.fast[name] = fastField{index: i, kind: k}
+			}
+		}
 		switch name {
 		case "":
 			continue
@@ -158,7 +171,21 @@ func isToken(value any) bool {
 }
 
 // decodePayload reads NextAuth's flat payload into dst (a *Token[T]).
+// A payload of authgate's own shape (only the Token's string and integer
+// members, plain ASCII strings, integer numbers) is read by fastDecode;
+// everything else by encoding/json, with the same result (FuzzFastDecode
+// checks that both agree).
 func decodePayload(payload []byte, dst any) error {
+	if v := reflect.ValueOf(dst); v.Kind() == reflect.Pointer && !v.IsNil() && v.Elem().Kind() == reflect.Struct {
+		if fastDecode(payload, v.Elem(), infoFor(v.Elem().Type())) {
+			return nil
+		}
+	}
+	return slowDecode(payload, dst)
+}
+
+// slowDecode is decodePayload with encoding/json.
+func slowDecode(payload []byte, dst any) error {
 	if err := json.Unmarshal(payload, dst); err != nil {
 		return fmt.Errorf("%w: %w", ErrClaims, err)
 	}
@@ -173,8 +200,8 @@ func decodePayload(payload []byte, dst any) error {
 		return fmt.Errorf("%w: payload members cannot be read", ErrClaims)
 	}
 	if sid != nil && ti.id >= 0 {
-		s, err := strconv.Unquote(string(sid))
-		if err != nil || sid[0] != '"' {
+		var s string
+		if sid[0] != '"' || json.Unmarshal(sid, &s) != nil || s == "" {
 			return fmt.Errorf("%w: sid is not a string", ErrClaims)
 		}
 		v.Field(ti.id).SetString(s)
@@ -231,9 +258,128 @@ func scanTop(b []byte, own map[string]bool) (sid []byte, foreign, ok bool) {
 			i = skipWS(b, i+1)
 			continue
 		}
-		return sid, foreign, i < len(b) && b[i] == '}'
+		return sid, foreign, i < len(b) && b[i] == '}' && skipWS(b, i+1) == len(b)
 	}
 	return nil, false, false
+}
+
+// fastDecode sets v's fields from the JSON object b when every member is
+// one of ti.fast (or "sid") with a value it can read exactly as
+// encoding/json would: null, a string of printable ASCII without escapes,
+// or an integer. It reports false, leaving the rest to slowDecode, for
+// anything else: another member (the app's claims, roles), an escape,
+// a float, invalid JSON. Fields it set before giving up are set again by
+// slowDecode from the same members.
+func fastDecode(b []byte, v reflect.Value, ti *tokenInfo) bool {
+	i := skipWS(b, 0)
+	if i >= len(b) || b[i] != '{' {
+		return false
+	}
+	i = skipWS(b, i+1)
+	var sid []byte
+	if i < len(b) && b[i] == '}' {
+		return skipWS(b, i+1) == len(b)
+	}
+	for i < len(b) {
+		if b[i] != '"' {
+			return false
+		}
+		end, escaped := stringEnd(b, i)
+		if end < 0 || escaped {
+			return false
+		}
+		key := b[i+1 : end]
+		i = skipWS(b, end+1)
+		if i >= len(b) || b[i] != ':' {
+			return false
+		}
+		i = skipWS(b, i+1)
+		f, known := ti.fast[string(key)]
+		isSID := string(key) == "sid"
+		if !known && !isSID {
+			return false
+		}
+		var n int
+		switch {
+		case i < len(b) && b[i] == '"':
+			n = plainString(b[i:])
+			if n < 0 || (!isSID && f.kind != reflect.String) {
+				return false
+			}
+			s := b[i+1 : i+n-1]
+			if isSID {
+				if sid != nil || len(s) == 0 {
+					return false
+				}
+				sid = s
+			} else {
+				v.Field(f.index).SetString(string(s))
+			}
+		case !isSID && len(b)-i >= 4 && string(b[i:i+4]) == "null":
+			n = 4 // encoding/json leaves the field as it is
+		case !isSID && f.kind == reflect.Int64:
+			n = integer(b[i:])
+			if n < 0 {
+				return false
+			}
+			x, err := strconv.ParseInt(string(b[i:i+n]), 10, 64)
+			if err != nil {
+				return false
+			}
+			v.Field(f.index).SetInt(x)
+		default:
+			return false
+		}
+		i = skipWS(b, i+n)
+		if i < len(b) && b[i] == ',' {
+			i = skipWS(b, i+1)
+			continue
+		}
+		if i >= len(b) || b[i] != '}' || skipWS(b, i+1) != len(b) {
+			return false
+		}
+		if sid != nil && ti.id >= 0 {
+			v.Field(ti.id).SetString(string(sid))
+		}
+		return true
+	}
+	return false
+}
+
+// plainString returns the length of the JSON string at the start of b,
+// quotes included, when it holds only printable ASCII without escapes;
+// otherwise -1.
+func plainString(b []byte) int {
+	for j := 1; j < len(b); j++ {
+		switch c := b[j]; {
+		case c == '"':
+			return j + 1
+		case c < 0x20 || c > 0x7e || c == '\\':
+			return -1
+		}
+	}
+	return -1
+}
+
+// integer returns the length of the JSON integer at the start of b (an
+// optional minus, then 0 or digits not starting with 0), followed by a
+// delimiter; otherwise -1.
+func integer(b []byte) int {
+	j := 0
+	if j < len(b) && b[j] == '-' {
+		j++
+	}
+	start := j
+	for j < len(b) && b[j] >= '0' && b[j] <= '9' {
+		j++
+	}
+	if j == start || (b[start] == '0' && j-start > 1) {
+		return -1
+	}
+	if j < len(b) && b[j] != ',' && b[j] != '}' && b[j] != ' ' && b[j] != '\t' && b[j] != '\n' && b[j] != '\r' {
+		return -1
+	}
+	return j
 }
 
 func skipWS(b []byte, i int) int {

@@ -45,12 +45,15 @@ type compact struct {
 
 // splitCompact splits a compact JWE into its five parts without
 // allocating. It refuses more or fewer than five parts, a non-empty key
-// part (only "dir" is accepted) and any byte outside the base64url
-// alphabet, so nothing but exact, canonical-alphabet input reaches the
-// header check.
+// part (only "dir" is accepted), an empty part otherwise, and CR or LF
+// (which Go's base64 decoder would skip): every other byte outside the
+// base64url alphabet fails the strict decoding of its part.
 func splitCompact(s string) (compact, bool) {
 	var c compact
 	var parts [5]string
+	if strings.IndexByte(s, '\n') >= 0 || strings.IndexByte(s, '\r') >= 0 {
+		return c, false
+	}
 	for i := range 4 {
 		j := strings.IndexByte(s, '.')
 		if j < 0 {
@@ -62,23 +65,7 @@ func splitCompact(s string) (compact, bool) {
 	if parts[1] != "" || parts[0] == "" || parts[2] == "" || parts[3] == "" || parts[4] == "" {
 		return c, false
 	}
-	for _, p := range parts {
-		if !isB64URL(p) {
-			return c, false
-		}
-	}
 	return compact{parts[0], parts[1], parts[2], parts[3], parts[4]}, true
-}
-
-// isB64URL reports whether s holds only unpadded base64url characters.
-func isB64URL(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
 }
 
 // header is a protected header that passed parseHeader: "alg" is "dir",
@@ -177,6 +164,8 @@ type contentKey struct {
 	mac []byte       // A256CBC-HS512: the HMAC key (first half)
 	kid string       // JWK thumbprint (v5)
 	hdr string       // the header jose writes for this key
+	// hdrBytes is hdr as bytes, the usual additional data.
+	hdrBytes []byte
 }
 
 // deriveKey runs HKDF-SHA-256 as NextAuth does.
@@ -207,6 +196,7 @@ func newContentKey(enc string, key []byte, withKID bool) *contentKey {
 		ck.kid = thumbprint(key)
 	}
 	ck.hdr = headerB64(enc, ck.kid)
+	ck.hdrBytes = []byte(ck.hdr)
 	return ck
 }
 
@@ -225,7 +215,7 @@ func thumbprint(key []byte) string {
 
 // seal encrypts plaintext into a compact JWE under ck's header.
 func (ck *contentKey) seal(plaintext []byte) (string, error) {
-	aad := []byte(ck.hdr)
+	aad := ck.hdrBytes
 	var iv, ct, tag []byte
 	switch ck.enc {
 	case encGCM:
@@ -257,6 +247,15 @@ func (ck *contentKey) seal(plaintext []byte) (string, error) {
 	return sb.String(), nil
 }
 
+// aad returns the additional data for header h: the key's own header
+// bytes when h is exactly that (no allocation), else a copy of h.
+func (ck *contentKey) aad(h string) []byte {
+	if h == ck.hdr {
+		return ck.hdrBytes
+	}
+	return []byte(h)
+}
+
 // cbcTag is A256CBC-HS512's authentication tag.
 func (ck *contentKey) cbcTag(aad, iv, ct []byte) []byte {
 	m := hmac.New(sha512.New, ck.mac)
@@ -280,20 +279,24 @@ func (ck *contentKey) open(c compact) ([]byte, error) {
 		return nil, fmt.Errorf("%w: IV or tag of the wrong length", ErrMalformed)
 	}
 	ctLen := b64.DecodedLen(len(c.ciphertext))
-	// One buffer: IV, ciphertext and tag side by side; GCM opens in place.
+	// One buffer for the base64 text of IV, ciphertext and tag, one for
+	// their bytes side by side; GCM opens in place.
+	text := make([]byte, 0, len(c.iv)+len(c.ciphertext)+len(c.tag))
+	text = append(append(append(text, c.iv...), c.ciphertext...), c.tag...)
 	buf := make([]byte, ivLen+ctLen+tagLen)
 	iv, body := buf[:ivLen], buf[ivLen:]
-	if n, err := b64.Decode(iv, []byte(c.iv)); err != nil || n != ivLen {
+	if n, err := b64.Decode(iv, text[:len(c.iv)]); err != nil || n != ivLen {
 		return nil, fmt.Errorf("%w: IV is not base64url", ErrMalformed)
 	}
-	n, err := b64.Decode(body, []byte(c.ciphertext))
+	text = text[len(c.iv):]
+	n, err := b64.Decode(body, text[:len(c.ciphertext)])
 	if err != nil || n != ctLen {
 		return nil, fmt.Errorf("%w: ciphertext is not base64url", ErrMalformed)
 	}
-	if m, err := b64.Decode(body[ctLen:], []byte(c.tag)); err != nil || m != tagLen {
+	if m, err := b64.Decode(body[ctLen:], text[len(c.ciphertext):]); err != nil || m != tagLen {
 		return nil, fmt.Errorf("%w: tag is not base64url", ErrMalformed)
 	}
-	aad := []byte(c.header)
+	aad := ck.aad(c.header)
 	switch ck.enc {
 	case encGCM:
 		pt, err := ck.gcm.Open(body[:0], iv, body, aad)

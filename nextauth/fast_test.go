@@ -1,0 +1,50 @@
+package nextauth
+
+import (
+	"reflect"
+	"testing"
+
+	"github.com/authgate/authgate"
+)
+
+type fastClaims struct {
+	Plan string `json:"plan,omitempty"`
+}
+
+// FuzzFastDecode checks that fastDecode, whenever it accepts a payload,
+// reads exactly what encoding/json (slowDecode) reads from it.
+func FuzzFastDecode(f *testing.F) {
+	for _, s := range []string{
+		`{"sub":"u1","name":"Alice","email":"a@x","role":"admin","jti":"AAAAAAAAAAAAAAAAAAAAAA","sid":"AAAAAAAAAAAAAAAAAAAAAA","iat":1,"exp":2,"auth_time":1,"aud":"http://localhost:3000"}`,
+		`{"sub":"u1","picture":null,"iat":-0,"exp":9223372036854775807}`,
+		`{"sub":"u1","sub":"u2"}`, `{"Sub":"u1"}`, `{"sub":"a\u0041"}`, `{"iat":1.5}`, `{"iat":01}`, `{"iat":"1"}`,
+		`{"sid":null}`, `{"sid":""}`, `{"sid":"a","sid":"b"}`, `{"sub":"u1"} x`, `{"sub":"u1",}`, `{}`, ` { } `,
+		`{"plan":"pro","sub":"u"}`, `{"roles":["a"]}`, `{"iat":99999999999999999999}`, "{\"sub\":\"\xff\"}",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		fast := new(authgate.Token[fastClaims])
+		if !fastDecode(b, reflect.ValueOf(fast).Elem(), infoFor(reflect.TypeFor[authgate.Token[fastClaims]]())) {
+			return
+		}
+		slow := new(authgate.Token[fastClaims])
+		if err := slowDecode(b, slow); err != nil {
+			t.Fatalf("fastDecode accepted %q, encoding/json refused it: %v", b, err)
+		}
+		if !reflect.DeepEqual(fast, slow) {
+			t.Fatalf("%q: fastDecode read %+v, encoding/json %+v", b, fast, slow)
+		}
+	})
+}
+
+func TestFastDecodeTakesAuthgatesOwnTokens(t *testing.T) {
+	b := []byte(`{"aud":"http://localhost:3000","auth_time":1,"email":"a@x","exp":2,"iat":1,"jti":"AAAAAAAAAAAAAAAAAAAAAA","name":"Alice","role":"admin","sid":"AAAAAAAAAAAAAAAAAAAAAA","sub":"u1"}`)
+	tok := new(authgate.Token[struct{}])
+	if !fastDecode(b, reflect.ValueOf(tok).Elem(), infoFor(reflect.TypeFor[authgate.Token[struct{}]]())) {
+		t.Fatal("fastDecode gave up on authgate's own payload")
+	}
+	if tok.Subject != "u1" || tok.ExpiresAt != 2 || tok.ID != "AAAAAAAAAAAAAAAAAAAAAA" {
+		t.Errorf("got %+v", tok)
+	}
+}
