@@ -125,7 +125,7 @@ func (j *joseV4) Decode(name, value string, dst any) error {
 	if len(value) > nextauth.MaxTokenBytes {
 		return errJose
 	}
-	obj, err := jose.ParseEncrypted(value, []jose.KeyAlgorithm{jose.DIRECT}, []jose.ContentEncryption{jose.A256GCM})
+	obj, err := jose.ParseEncryptedCompact(value, []jose.KeyAlgorithm{jose.DIRECT}, []jose.ContentEncryption{jose.A256GCM})
 	if err != nil {
 		return fmt.Errorf("%w: %w", errJose, err)
 	}

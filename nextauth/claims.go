@@ -9,25 +9,8 @@ import (
 	"sync"
 )
 
-// The claims mapping between authgate's Token and NextAuth's payload.
-//
-// authgate's [authgate.Token] already uses NextAuth's names for the
-// registered claims (sub, name, email, picture, iat, exp, jti) and keeps
-// its own (role, roles, auth_time, aud) beside them. The one difference is
-// the app's typed claims: authgate nests them under "claims", NextAuth
-// puts whatever a jwt callback adds at the top level. So:
-//
-//   - Encode writes the Token's JSON with the members of "claims" lifted to
-//     the top level, and the session id twice: as "jti" (NextAuth's name)
-//     and as "sid". NextAuth replaces "jti" with a fresh UUID every time it
-//     re-encodes a token but copies every other claim, so "sid" keeps
-//     authgate's session id (and with it per-session revocation) stable
-//     across a Next.js refresh. A claim of the app whose JSON name is one
-//     of the Token's own, or "sid", is refused: it would be ambiguous.
-//   - Decode reads the Token's own members, then the app's claims from the
-//     same top level (members the app's type does not name are ignored), and
-//     takes the session id from "sid" when present, else from "jti" (a
-//     token Next.js minted: its UUID).
+// The claims mapping between authgate's Token and NextAuth's flat
+// payload; the package doc describes it.
 
 // tokenInfo is what the codec needs to know about a destination type: the
 // index of its session-id field and of its claims field, and the JSON

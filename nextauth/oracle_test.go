@@ -40,7 +40,7 @@ func TestGoJoseDecryptsOurTokens(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			obj, err := jose.ParseEncrypted(v, []jose.KeyAlgorithm{jose.DIRECT}, []jose.ContentEncryption{tc.enc})
+			obj, err := jose.ParseEncryptedCompact(v, []jose.KeyAlgorithm{jose.DIRECT}, []jose.ContentEncryption{tc.enc})
 			if err != nil {
 				t.Fatalf("go-jose parse: %v", err)
 			}
