@@ -127,11 +127,6 @@ func TestNoLimiter(t *testing.T) {
 	}
 }
 
-// repeat returns n copies of s.
-func repeat(s string, n int) []string {
-	return slices.Repeat([]string{s}, n)
-}
-
 // each returns f(0) … f(9).
 func each(f func(i int) string) []string {
 	var out []string
@@ -159,10 +154,10 @@ func TestClientAddressForThrottling(t *testing.T) {
 	}{
 		{"X-Forwarded-For from a direct client is ignored", nil, "203.0.113.5", spoofed, "192.0.2.99", 429},
 		{"X-Forwarded-For from an untrusted proxy is ignored", proxies, "203.0.113.5", spoofed, "192.0.2.99", 429},
-		{"A trusted proxy's X-Forwarded-For names the client", proxies, "10.0.0.1", repeat("192.0.2.1", 10), "192.0.2.99", 401},
+		{"A trusted proxy's X-Forwarded-For names the client", proxies, "10.0.0.1", slices.Repeat([]string{"192.0.2.1"}, 10), "192.0.2.99", 401},
 		{"A client cannot escape by prepending to a trusted proxy's chain", proxies, "10.0.0.1",
 			each(func(i int) string { return netip.AddrFrom4([4]byte{6, 6, 6, byte(i)}).String() + ", 192.0.2.1" }), "6.6.6.6, 192.0.2.1", 429},
-		{"A trusted proxy's entries with ports name the client", proxies, "10.0.0.1", repeat("192.0.2.1:5678", 10), "[2001:db8::99]:443", 401},
+		{"A trusted proxy's entries with ports name the client", proxies, "10.0.0.1", slices.Repeat([]string{"192.0.2.1:5678"}, 10), "[2001:db8::99]:443", 401},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
