@@ -2,6 +2,7 @@ package authgate_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -12,11 +13,11 @@ import (
 	"github.com/authgate/authgate"
 )
 
-// newInteropAuth builds an Auth for origin, without the seed app's JWT
+// newInteropAuth builds an Auth for origin, without the test app's JWT
 // callback, with edit applied.
 func newInteropAuth(t *testing.T, origin string, clk *clock, edit func(*authgate.Config[claims])) *authgate.Auth[claims] {
 	t.Helper()
-	cfg := seedConfig(t, origin, clk)
+	cfg := newConfig(origin, clk)
 	cfg.Callbacks.JWT = nil // keep the user's own claims
 	if edit != nil {
 		edit(&cfg)
@@ -72,7 +73,7 @@ func TestSessionCookieName(t *testing.T) {
 					t.Errorf("cookie %d: got name %q, want %q", i, c.Name, want)
 				}
 			}
-			seen, _ := whoami(a, request("GET", tc.origin+"/x", cookies...))
+			seen, _ := whoami(a, originRequest(tc.origin+"/x", cookies...))
 			if seen != "u1 "+tc.plan {
 				t.Errorf("middleware saw %.40q, want u1", seen)
 			}
@@ -82,9 +83,9 @@ func TestSessionCookieName(t *testing.T) {
 
 func TestSessionCookieNameIsValidated(t *testing.T) {
 	for _, name := range []string{"__Secure-next-auth.session-token", "__Host-x", "a b", "x;y", "session.0", "authgate.csrf-token", strings.Repeat("x", 65)} {
-		cfg := seedConfig(t, "http://localhost:3000", newClock())
+		cfg := newConfig("http://localhost:3000", newClock())
 		cfg.SessionCookieName = name
-		if _, err := authgate.New(cfg); !errorsIs(err, authgate.ErrConfig) {
+		if _, err := authgate.New(cfg); !errors.Is(err, authgate.ErrConfig) {
 			t.Errorf("SessionCookieName %q: got %v, want ErrConfig", name, err)
 		}
 	}
@@ -105,7 +106,7 @@ func TestAcceptBearer(t *testing.T) {
 	}
 	value := cookies[0].Value
 	bearer := func(v string, cs ...*http.Cookie) *http.Request {
-		r := request("GET", origin+"/api/x", cs...)
+		r := originRequest(origin+"/api/x", cs...)
 		r.Header.Set("Authorization", v)
 		return r
 	}
@@ -154,4 +155,13 @@ func TestAcceptBearer(t *testing.T) {
 			t.Errorf("got %d, want 204", w.Code)
 		}
 	})
+}
+
+// originRequest is a GET of the absolute URL target carrying cookies.
+func originRequest(target string, cookies ...*http.Cookie) *http.Request {
+	r := httptest.NewRequest("GET", target, nil)
+	for _, c := range cookies {
+		r.AddCookie(c)
+	}
+	return r
 }
