@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestLogsHoldNoSecrets runs every logged decision and checks the log for
@@ -41,5 +42,46 @@ func TestLogsHoldNoSecrets(t *testing.T) {
 		if strings.Contains(out, tt.secret) {
 			t.Errorf("%s: got it in the log, want it absent:\n%s", tt.name, out)
 		}
+	}
+}
+
+func TestLogLinesRepeatAtMost64BytesOfTheRequest(t *testing.T) {
+	t.Parallel()
+	a := newApp(t, nil)
+	c := a.client()
+	long := strings.Repeat("u", 10<<10)
+	c.signIn(long, "wrong")
+	logs := a.logs.String()
+	if strings.Contains(logs, strings.Repeat("u", 65)) {
+		t.Errorf("a 10 KB username reached the log in full")
+	}
+	if !strings.Contains(logs, strings.Repeat("u", 64)+"…(10240 bytes)") {
+		t.Errorf("got log %q, want the username's first 64 bytes and its length", logs)
+	}
+}
+
+func TestAFloodOfBadCookiesLogsAFewLinesASecond(t *testing.T) {
+	t.Parallel()
+	a := newApp(t, nil)
+	c := a.client()
+	count := func() (rejected, summaries int) {
+		logs := a.logs.String()
+		return strings.Count(logs, "event=session_rejected"), strings.Count(logs, "event=suppressed kind=session_rejected count=")
+	}
+	for second := range 3 {
+		for range 200 {
+			c.setCookie(sessionCookie, "garbage")
+			c.get("/whoami")
+		}
+		if rejected, _ := count(); rejected != 5*(second+1) {
+			t.Fatalf("after %d seconds of 200 bad cookies each: got %d log lines, want %d (5 a second)", second+1, rejected, 5*(second+1))
+		}
+		a.clk.Advance(time.Second)
+	}
+	c.setCookie(sessionCookie, "garbage")
+	c.get("/whoami")
+	logs := a.logs.String()
+	if _, summaries := count(); summaries != 3 || !strings.Contains(logs, "count=195") {
+		t.Errorf("got %d summary lines, want 3 saying count=195:\n%s", summaries, logs)
 	}
 }

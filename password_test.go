@@ -3,8 +3,10 @@ package authgate_test
 import (
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/authgate/authgate"
 )
@@ -65,11 +67,25 @@ func TestHashing(t *testing.T) {
 }
 
 // blockingHasher is bcrypt at cost 4 whose comparisons of the password
-// "block" wait until release is closed.
+// "block" wait until release is closed; with clk set, every Hash and
+// Compare also takes d of that clock (a slow hasher, without sleeping).
 type blockingHasher struct {
 	authgate.BcryptHasher
 	entered chan struct{}
 	release chan struct{}
+	clk     *clock
+	d       time.Duration
+}
+
+func newBlockingHasher() *blockingHasher {
+	return &blockingHasher{BcryptHasher: authgate.BcryptHasher{Cost: 4}, entered: make(chan struct{}, 1), release: make(chan struct{})}
+}
+
+func (h *blockingHasher) Hash(password string) (string, error) {
+	if h.clk != nil {
+		h.clk.Advance(h.d)
+	}
+	return h.BcryptHasher.Hash(password)
 }
 
 func (h *blockingHasher) Compare(hash, password string) error {
@@ -77,12 +93,26 @@ func (h *blockingHasher) Compare(hash, password string) error {
 		h.entered <- struct{}{}
 		<-h.release
 	}
+	if h.clk != nil {
+		h.clk.Advance(h.d)
+	}
 	return h.BcryptHasher.Compare(hash, password)
 }
 
-func TestBoundedHashConcurrency(t *testing.T) {
+// waitQueued waits until n sign-ins wait for a password check.
+func waitQueued(t *testing.T, a *app, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); authgate.HashQueueLen(a.auth) != n; {
+		if time.Now().After(deadline) {
+			t.Fatalf("got %d queued sign-ins, want %d", authgate.HashQueueLen(a.auth), n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func TestSignInsQueueForABusyPasswordCheck(t *testing.T) {
 	t.Parallel()
-	h := &blockingHasher{BcryptHasher: authgate.BcryptHasher{Cost: 4}, entered: make(chan struct{}, 1), release: make(chan struct{})}
+	h := newBlockingHasher()
 	a := newApp(t, func(cfg *authgate.Config[claims]) {
 		cfg.Hasher = h
 		cfg.MaxConcurrentHashes = 1
@@ -92,12 +122,9 @@ func TestBoundedHashConcurrency(t *testing.T) {
 	go func() { first <- c.from("198.51.100.1").signIn("alice", "block") }()
 	<-h.entered // the only comparison slot is taken
 
-	busy := c.from("198.51.100.2").signIn("bob", "bob-password")
-	if busy.StatusCode != http.StatusServiceUnavailable || busy.Header.Get("Retry-After") != "1" || !strings.Contains(busy.body, "error=Busy") {
-		t.Errorf("sign-in with no free slot: got %d Retry-After %q %q, want 503, 1 and error=Busy", busy.StatusCode, busy.Header.Get("Retry-After"), busy.body)
-	}
-	sameResponse(t, busy, c.from("198.51.100.3").signIn("nobody", "whatever"))
-
+	queued := make(chan response)
+	go func() { queued <- c.from("198.51.100.2").signIn("bob", "bob-password") }()
+	waitQueued(t, a, 1)
 	if res := c.get("/api/auth/session"); res.StatusCode != 200 {
 		t.Errorf("GET /session while every slot is taken: got %d, want 200", res.StatusCode)
 	}
@@ -106,7 +133,84 @@ func TestBoundedHashConcurrency(t *testing.T) {
 	if res := <-first; res.StatusCode != 401 {
 		t.Errorf("the blocked sign-in: got %d, want 401", res.StatusCode)
 	}
-	if res := c.from("198.51.100.4").signIn("bob", "bob-password"); res.StatusCode != 200 {
-		t.Errorf("sign-in after the slot freed: got %d, want 200", res.StatusCode)
+	if res := <-queued; res.StatusCode != 200 {
+		t.Errorf("the queued sign-in: got %d %q, want 200 once the slot freed", res.StatusCode, res.body)
+	}
+}
+
+func TestSignInsPastTheQueuesLimitAreRefusedAtOnce(t *testing.T) {
+	t.Parallel()
+	// One check takes 2 s (measured when New hashes the dummy), one slot,
+	// MaxHashWait 3 s: the first waiter expects 2 s and queues, the second
+	// expects 4 s and gets 503 with Retry-After 4, the same for a known and
+	// an unknown user.
+	clk := newClock()
+	h := newBlockingHasher()
+	h.clk, h.d = clk, 2*time.Second
+	a := newApp(t, func(cfg *authgate.Config[claims]) {
+		cfg.Now = clk.Now
+		cfg.Hasher = h
+		cfg.MaxConcurrentHashes = 1
+		cfg.MaxHashWait = 3 * time.Second
+	})
+	c := a.client()
+	first := make(chan response)
+	go func() { first <- c.from("198.51.100.1").signIn("alice", "block") }()
+	<-h.entered
+	queued := make(chan response)
+	go func() { queued <- c.from("198.51.100.2").signIn("bob", "bob-password") }()
+	waitQueued(t, a, 1)
+
+	busy := c.from("198.51.100.3").signIn("bob", "bob-password")
+	if busy.StatusCode != http.StatusServiceUnavailable || busy.Header.Get("Retry-After") != "4" || !strings.Contains(busy.body, "error=Busy") {
+		t.Errorf("second in the queue: got %d Retry-After %q %q, want 503, 4 and error=Busy", busy.StatusCode, busy.Header.Get("Retry-After"), busy.body)
+	}
+	sameResponse(t, busy, c.from("198.51.100.4").signIn("nobody", "whatever"))
+
+	close(h.release)
+	if res := <-first; res.StatusCode != 401 {
+		t.Errorf("the blocked sign-in: got %d, want 401", res.StatusCode)
+	}
+	if res := <-queued; res.StatusCode != 200 {
+		t.Errorf("the queued sign-in: got %d, want 200", res.StatusCode)
+	}
+}
+
+func TestASessionIsStampedWhenIssuedNotWhenItArrived(t *testing.T) {
+	t.Parallel()
+	h := newBlockingHasher()
+	a := newApp(t, func(cfg *authgate.Config[claims]) {
+		cfg.Hasher = h
+		cfg.MaxConcurrentHashes = 1
+	})
+	holder := a.client().from("198.51.100.1")
+	first := make(chan response)
+	go func() { first <- holder.signIn("alice", "block") }()
+	<-h.entered
+
+	bob := a.client().from("198.51.100.2")
+	queued := make(chan response)
+	go func() { queued <- bob.signIn("bob", "bob-password") }()
+	waitQueued(t, a, 1)
+	arrived := a.clk.Now()
+	a.clk.Advance(2 * time.Second) // two seconds in the queue
+	close(h.release)
+	<-first
+	if res := <-queued; res.StatusCode != 200 {
+		t.Fatalf("the queued sign-in: got %d, want 200", res.StatusCode)
+	}
+	r := httptest.NewRequest("GET", appURL+"/", nil)
+	for _, c := range bob.cookies() {
+		r.AddCookie(c)
+	}
+	s, err := a.auth.Check(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := arrived.Add(2 * time.Second); !s.IssuedAt().Equal(want) || !s.AuthTime().Equal(want) {
+		t.Errorf("got issued %v, signed in %v; want both %v (issue time, not arrival %v)", s.IssuedAt(), s.AuthTime(), want, arrived)
+	}
+	if want := arrived.Add(2*time.Second + authgate.DefaultMaxAge); !s.Expires.Equal(want) {
+		t.Errorf("got expiry %v, want %v", s.Expires, want)
 	}
 }

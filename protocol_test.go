@@ -144,21 +144,59 @@ func TestOversizedBody(t *testing.T) {
 func TestJSONBodiesAreStrict(t *testing.T) {
 	t.Parallel()
 	a := newApp(t, nil)
-	tests := []struct{ name, body string }{
-		{"A repeated member", `{"username":"alice","username":"bob","password":"x","csrfToken":"T"}`},
-		{"A null member", `{"username":null,"password":"x","csrfToken":"T"}`},
-		{"A number where a string belongs", `{"username":1,"password":"x","csrfToken":"T"}`},
-		{"An object where a string belongs", `{"username":{"$ne":""},"password":"x","csrfToken":"T"}`},
-		{"Data after the object", `{"username":"alice","password":"x","csrfToken":"T"} {}`},
-		{"An array", `["alice"]`},
+	tests := []struct{ name, body, message string }{
+		{"A repeated member", `{"username":"alice","username":"bob","password":"x","csrfToken":"T"}`, `member \"username\" appears more than once`},
+		{"A null member", `{"username":null,"password":"x","csrfToken":"T"}`, `member \"username\" must be a string`},
+		{"A number where a string belongs", `{"username":1,"password":"x","csrfToken":"T"}`, `member \"username\" must be a string`},
+		{"An object where a string belongs", `{"username":{"$ne":""},"password":"x","csrfToken":"T"}`, `member \"username\" must be a string`},
+		{"An object for a flag", `{"username":"alice","password":"x","json":{},"csrfToken":"T"}`, `member \"json\" must be a string, a boolean or a number`},
+		{"Data after the object", `{"username":"alice","password":"x","csrfToken":"T"} {}`, `the body has data after the JSON object`},
+		{"An array", `["alice"]`, `the body is not a JSON object`},
+		{"Broken JSON", `{"username":"alice",`, `the body is not valid JSON`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			c := a.client()
 			body := strings.ReplaceAll(tt.body, `"T"`, `"`+c.csrf()+`"`)
-			if res := c.send("POST", "/api/auth/callback/credentials", "application/json", body); res.StatusCode != 400 || len(sessionSetCookies(res.Response)) != 0 {
+			res := c.send("POST", "/api/auth/callback/credentials", "application/json", body)
+			if res.StatusCode != 400 || len(sessionSetCookies(res.Response)) != 0 {
 				t.Fatalf("got %d %s, want 400 and no session", res.StatusCode, res.body)
+			}
+			if !strings.Contains(res.body, `"error":"BadRequest"`) || !strings.Contains(res.body, `"message":"`+tt.message+`"`) {
+				t.Errorf("got body %s, want error BadRequest and message %s", res.body, tt.message)
+			}
+		})
+	}
+}
+
+func TestJSONFlagsMayBeBooleansOrNumbers(t *testing.T) {
+	t.Parallel()
+	a := newApp(t, nil)
+	tests := []struct {
+		name, flags string
+		wantJSON    bool // answered {"url"} with 200, not a 302
+	}{
+		{"json as the string \"true\"", `"json":"true"`, true},
+		{"json as the boolean true", `"json":true`, true},
+		{"json as the number 1", `"json":1`, true},
+		{"json as the boolean false", `"json":false`, false},
+		{"json as the number 0, redirect as a boolean", `"json":0,"redirect":false`, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c := a.client()
+			body := `{"username":"alice","password":"alice-password","csrfToken":"` + c.csrf() + `",` + tt.flags + `}`
+			res := c.send("POST", "/api/auth/callback/credentials", "application/json", body)
+			if tt.wantJSON && (res.StatusCode != 200 || !strings.Contains(res.body, `"url"`)) {
+				t.Errorf("got %d %s, want 200 with a url", res.StatusCode, res.body)
+			}
+			if !tt.wantJSON && res.StatusCode != http.StatusFound {
+				t.Errorf("got %d %s, want a 302", res.StatusCode, res.body)
+			}
+			if len(sessionSetCookies(res.Response)) == 0 {
+				t.Errorf("got no session cookie, want a signed-in client")
 			}
 		})
 	}

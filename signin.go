@@ -37,12 +37,6 @@ func (a *Auth[T]) signIn(w http.ResponseWriter, r *http.Request, b body) signInR
 	failed := signInResult{status: http.StatusUnauthorized,
 		url: a.url("/error", "error", CodeCredentialsSignin, "provider", "credentials")}
 	busy := signInResult{status: http.StatusServiceUnavailable, url: a.url("/error", "error", CodeBusy), retryAfter: time.Second}
-	queueFull := func() signInResult {
-		a.logDecision(ctx, slog.LevelWarn, "authgate: sign-in refused", logAttrs("signin_busy", "password check queue full")...)
-		r := busy
-		r.retryAfter = max(creds.retryAfter, time.Second)
-		return r
-	}
 
 	retry, err := a.cfg.Limiter.Allow(ctx, att)
 	if err != nil {
@@ -53,17 +47,25 @@ func (a *Auth[T]) signIn(w http.ResponseWriter, r *http.Request, b body) signInR
 		a.logDecision(ctx, slog.LevelWarn, "authgate: sign-in throttled", logAttrs("signin_throttled", "too many attempts")...)
 		return signInResult{status: http.StatusTooManyRequests, url: a.url("/error", "error", CodeTooManyAttempts), retryAfter: retry}
 	}
-	record := func(ok bool) {
-		if err := a.cfg.Limiter.Record(ctx, att, ok); err != nil {
+	record := func(o Outcome) {
+		if err := a.cfg.Limiter.Record(ctx, att, o); err != nil {
 			a.logDecision(ctx, slog.LevelError, "authgate: limiter record failed", logAttrs("limiter_error", err.Error())...)
 		}
+	}
+
+	queueFull := func() signInResult {
+		record(AttemptNotChecked)
+		a.logDecision(ctx, slog.LevelWarn, "authgate: sign-in refused", logAttrs("signin_busy", "password check queue full")...)
+		r := busy
+		r.retryAfter = max(creds.retryAfter, time.Second)
+		return r
 	}
 
 	// Length checks first, for everyone: they depend only on what the
 	// client sent, so they leak nothing, and an over-long password must
 	// never match on its first 72 bytes.
 	if pw := creds.Password(); len(pw) > maxPasswordBytes {
-		record(false)
+		record(AttemptFailed)
 		a.logDecision(ctx, slog.LevelInfo, "authgate: sign-in failed", logAttrs("signin_failed", "password over 72 bytes")...)
 		return failed
 	}
@@ -81,7 +83,7 @@ func (a *Auth[T]) signIn(w http.ResponseWriter, r *http.Request, b body) signInR
 				return queueFull()
 			}
 		}
-		record(false)
+		record(AttemptFailed)
 		var ce *CredentialsError
 		switch {
 		case errors.As(err, &ce) && validCode(ce.Code):
@@ -94,7 +96,7 @@ func (a *Auth[T]) signIn(w http.ResponseWriter, r *http.Request, b body) signInR
 		}
 		return failed
 	}
-	record(true)
+	record(AttemptSucceeded)
 
 	redirect, err := a.signInUser(w, r, user, creds, base)
 	switch {

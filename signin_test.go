@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -555,9 +556,20 @@ func oracleFields(contentType string, body []byte) (map[string]string, bool) {
 			if k == "data" {
 				continue
 			}
+			flag := k == "json" || k == "redirect"
 			switch v := v.(type) {
 			case string:
 				out[k] = v
+			case bool:
+				if !flag {
+					return nil, false
+				}
+				out[k] = strconv.FormatBool(v)
+			case float64:
+				if !flag {
+					return nil, false
+				}
+				out[k] = strconv.FormatBool(v != 0)
 			case nil:
 				// The core reads null as "" (a JSON quirk of decoding into
 				// a string); refusing it would be fine too.
