@@ -3,7 +3,10 @@ package authgate
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"encoding/binary"
 	"sync"
+	"sync/atomic"
+	"unsafe"
 )
 
 // The warm-token cache.
@@ -15,13 +18,16 @@ import (
 // of the exact cookie value, so the next request with that value skips all
 // of it.
 //
-// The key is GMAC (AES-256-GCM with no plaintext, the value as additional
-// data) under a random key made when the cache is, with a fixed nonce. The
-// key and the tags never leave the process, so to reach another session's
-// entry an attacker must find a value whose tag equals the entry's without
-// ever seeing a tag: GHASH is a universal hash, and that chance is at most
-// about (value length in 16-byte blocks)/2^128 per entry and try. The cache
-// never stores the cookie value itself, only the 16-byte tag.
+// The key is AES-256 (a second random key) of the value's GMAC tag
+// (AES-256-GCM with no plaintext, the value as additional data, a random
+// key made when the cache is, a fixed nonce): a keyed universal hash, then
+// a pseudo-random permutation, so keys are uniformly spread whatever the
+// values look like (GHASH alone is linear: values that differ in a few bits
+// would crowd into a few sets). The keys never leave the process, so to
+// reach another session's entry an attacker must find a value whose key
+// equals the entry's without ever seeing one: that chance is at most about
+// (value length in 16-byte blocks)/2^128 per entry and try. The cache never
+// stores the cookie value itself, only the 16-byte key.
 //
 // What the cache skips and what it does not:
 //
@@ -48,13 +54,20 @@ import (
 //     do). Any other custom codec may change what it accepts over time (its
 //     own key rotation or denylist), so with one every request decodes cold.
 //
-// Memory is bounded: at most cacheEntries entries (cacheShards shards of
-// cacheShardEntries, each evicting its oldest entry first, FIFO), and values
-// longer than maxCachedValue bytes are never stored (they decode cold every
-// time). An entry holds the 16-byte tag, the decoded token (a few hundred
-// bytes for a typical session) and about 50 bytes of map and ring, but no
-// copy of the cookie value: a full cache of typical sessions holds about
-// 1.5 MiB, against about 17 MiB when entries were keyed by the value.
+// Memory is bounded: the cache is a table of cacheEntries slots in sets
+// of cacheWays (set-associative, as a CPU cache): the tag's first bytes pick
+// the set, and a new entry takes a free slot of its set or evicts the set's
+// oldest entry (FIFO within the set). Values longer than maxCachedValue
+// bytes are never stored (they decode cold every time). An entry holds the
+// 16-byte tag and the decoded token (a few hundred bytes for a typical
+// session), but no copy of the cookie value: a full cache of typical
+// sessions holds about 1.5 MiB, against about 17 MiB when entries were
+// keyed by the value.
+//
+// Lookups and inserts take no lock: each slot is an atomic pointer to an
+// immutable entry. A miss costs the tag, cacheWays pointer loads and, once
+// the value verified, one small allocation and a store; bench's cold ring
+// compares that with no cache at all.
 //
 // Cached tokens are immutable. A hit returns the cached *Token itself (no
 // allocation) when no Session callback is configured, since authgate's own
@@ -68,46 +81,40 @@ import (
 // tokenCache is safe for concurrent use. A nil *tokenCache is a disabled
 // cache: every lookup misses and nothing is stored.
 type tokenCache[T any] struct {
-	mac    cipher.AEAD // AES-256-GCM under a random key: GMAC of the value
-	bufs   sync.Pool   // *macBuf
-	shards [cacheShards]cacheShard[T]
+	mac   cipher.AEAD  // AES-256-GCM under a random key: GMAC of the value
+	prp   cipher.Block // AES-256 under another random key, over the GMAC tag
+	bufs  sync.Pool    // *macBuf
+	slots [cacheEntries]atomic.Pointer[cacheEntry[T]]
+	next  [cacheEntries / cacheWays]atomic.Uint32 // per set: the slot to evict next
 }
 
 const (
-	cacheShards       = 16
-	cacheShardEntries = 256
 	// cacheEntries is how many verified tokens one Auth remembers.
-	cacheEntries = cacheShards * cacheShardEntries
+	cacheEntries = 4096
+	// cacheWays is how many entries share a set.
+	cacheWays = 4
 	// maxCachedValue is the longest cookie value the cache stores: four
 	// NextAuth chunks.
 	maxCachedValue = 4 * chunkSize
 )
 
-// cacheKey is the GMAC tag of a cookie value.
+// cacheKey is the cache's 128-bit key of a cookie value.
 type cacheKey [16]byte
 
-// macBuf is scratch space for one tag: the value is copied here because
-// the AEAD takes bytes, and the tag is written beside it.
+// macBuf is where the AEAD writes a tag: pooled, because a tag written
+// to a local array would escape through the AEAD interface.
 type macBuf struct {
-	b   []byte
-	tag cacheKey
+	tag, key cacheKey
 }
 
 // cacheNonce is GMAC's fixed nonce. Reusing it is safe because no tag is
 // ever revealed.
 var cacheNonce [12]byte
 
-type cacheShard[T any] struct {
-	mu   sync.RWMutex
-	idx  map[cacheKey]int // tag of the cookie value -> position in ring
-	ring []cacheEntry[T]
-	next int // the oldest entry once ring is full: the next to evict
-	_    [64]byte
-}
-
+// cacheEntry is one verified token under its tag; never modified.
 type cacheEntry[T any] struct {
 	key cacheKey
-	tok *Token[T] // never modified after put
+	tok *Token[T]
 }
 
 // newTokenCache returns an empty cache with a fresh random MAC key.
@@ -120,11 +127,12 @@ func newTokenCache[T any]() *tokenCache[T] {
 	if err != nil {
 		panic("authgate: cache: " + err.Error())
 	}
-	c := &tokenCache[T]{mac: g}
-	c.bufs.New = func() any { return &macBuf{b: make([]byte, 0, 1024)} }
-	for i := range c.shards {
-		c.shards[i].idx = make(map[cacheKey]int)
+	p, err := aes.NewCipher(randomBytes(32))
+	if err != nil {
+		panic("authgate: cache: " + err.Error())
 	}
+	c := &tokenCache[T]{mac: g, prp: p}
+	c.bufs.New = func() any { return new(macBuf) }
 	return c
 }
 
@@ -135,18 +143,19 @@ func (c *tokenCache[T]) key(value string) (cacheKey, bool) {
 		return cacheKey{}, false
 	}
 	m := c.bufs.Get().(*macBuf)
-	m.b = append(m.b[:0], value...)
-	c.mac.Seal(m.tag[:0], cacheNonce[:], nil, m.b)
-	k := m.tag
-	if cap(m.b) <= maxCachedValue {
-		c.bufs.Put(m)
-	}
+	// The AEAD only reads its additional data, so it may read the string's
+	// bytes in place rather than a copy.
+	c.mac.Seal(m.tag[:0], cacheNonce[:], nil, unsafe.Slice(unsafe.StringData(value), len(value)))
+	c.prp.Encrypt(m.key[:], m.tag[:])
+	k := m.key
+	c.bufs.Put(m)
 	return k, true
 }
 
-// shard picks the shard by the tag's first byte: uniformly spread.
-func (c *tokenCache[T]) shard(k cacheKey) *cacheShard[T] {
-	return &c.shards[k[0]%cacheShards]
+// set returns the index of k's set: k is pseudo-random, so its first bytes
+// spread the sets evenly.
+func set(k cacheKey) int {
+	return int(binary.LittleEndian.Uint32(k[:4]) % (cacheEntries / cacheWays))
 }
 
 // get returns the token stored under k. The token is shared: callers must
@@ -155,40 +164,40 @@ func (c *tokenCache[T]) get(k cacheKey) (*Token[T], bool) {
 	if c == nil {
 		return nil, false
 	}
-	sh := c.shard(k)
-	sh.mu.RLock()
-	i, ok := sh.idx[k]
-	var tok *Token[T]
-	if ok {
-		tok = sh.ring[i].tok
+	base := set(k) * cacheWays
+	for i := base; i < base+cacheWays; i++ {
+		if e := c.slots[i].Load(); e != nil && e.key == k {
+			return e.tok, true
+		}
 	}
-	sh.mu.RUnlock()
-	return tok, ok
+	return nil, false
 }
 
-// put stores tok, which decodeToken verified, under k, evicting the
-// shard's oldest entry when it is full. tok must not be modified
+// put stores tok, which decodeToken verified, under k: in a free slot of
+// k's set, or in place of the set's oldest entry. tok must not be modified
 // afterwards: the caller hands code that might a copy.
 func (c *tokenCache[T]) put(k cacheKey, tok *Token[T]) {
 	if c == nil {
 		return
 	}
-	sh := c.shard(k)
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	if _, ok := sh.idx[k]; ok {
+	s := set(k)
+	base := s * cacheWays
+	free := -1
+	for i := base; i < base+cacheWays; i++ {
+		e := c.slots[i].Load()
+		if e == nil {
+			if free < 0 {
+				free = i
+			}
+		} else if e.key == k {
+			return // stored already (by a concurrent request)
+		}
+	}
+	e := &cacheEntry[T]{key: k, tok: tok}
+	if free >= 0 && c.slots[free].CompareAndSwap(nil, e) {
 		return
 	}
-	e := cacheEntry[T]{key: k, tok: tok}
-	if len(sh.ring) < cacheShardEntries {
-		sh.idx[k] = len(sh.ring)
-		sh.ring = append(sh.ring, e)
-		return
-	}
-	delete(sh.idx, sh.ring[sh.next].key)
-	sh.ring[sh.next] = e
-	sh.idx[k] = sh.next
-	sh.next = (sh.next + 1) % cacheShardEntries
+	c.slots[base+int(c.next[s].Add(1)%cacheWays)].Store(e)
 }
 
 // len returns how many tokens are cached.
@@ -197,11 +206,10 @@ func (c *tokenCache[T]) len() int {
 		return 0
 	}
 	n := 0
-	for i := range c.shards {
-		sh := &c.shards[i]
-		sh.mu.RLock()
-		n += len(sh.idx)
-		sh.mu.RUnlock()
+	for i := range c.slots {
+		if c.slots[i].Load() != nil {
+			n++
+		}
 	}
 	return n
 }

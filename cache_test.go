@@ -318,8 +318,16 @@ func TestCacheMemoryIsBounded(t *testing.T) {
 	if _, ok := c.getValue(value(3*cacheEntries - 1)); !ok {
 		t.Error("the newest entry is missing")
 	}
-	if _, ok := c.getValue(value(0)); ok {
-		t.Error("the oldest entry survived three times the capacity")
+	// Each set evicts its oldest first, so after three times the capacity
+	// only a set that few of the later values fell into keeps an early one.
+	survivors := 0
+	for i := range cacheEntries {
+		if _, ok := c.getValue(value(i)); ok {
+			survivors++
+		}
+	}
+	if survivors > cacheEntries/10 { // about 3 % expected
+		t.Errorf("%d of the first %d entries survived three times the capacity, want almost none", survivors, cacheEntries)
 	}
 	runtime.KeepAlive(c)
 
@@ -366,8 +374,8 @@ func TestCacheConcurrentUse(t *testing.T) {
 	tok := Token[struct{}]{Subject: "s"}
 	for g := range 4 {
 		wg.Go(func() {
-			for i := range 2 * cacheShardEntries {
-				k := fmt.Sprintf("%d-%d", g, i%(cacheShardEntries+7))
+			for i := range 2 * cacheEntries {
+				k := fmt.Sprintf("%d-%d", g, i%(cacheEntries+7))
 				a.cache.putValue(k, &tok)
 				if got, ok := a.cache.getValue(k); ok && got.Subject != "s" {
 					t.Errorf("got subject %q", got.Subject)
