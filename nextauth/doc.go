@@ -67,10 +67,11 @@
 //
 // The codecs use only the standard library (crypto/aes, crypto/cipher,
 // crypto/hkdf, crypto/hmac). github.com/go-jose/go-jose/v4 was measured
-// against it (bench module, BenchmarkVerify and BenchmarkRequest): it is
-// several times slower per verification with about seven times the
-// allocations, and it would have added a dependency; it serves as an
-// independent test oracle of the wire format instead (oracle_test.go),
+// against it (bench module, BenchmarkVerify and BenchmarkRequest): opening
+// the same v4 token took it about ten times as long (18.6 µs against
+// 1.8 µs) with 94 allocations against 10, and it would have added a
+// dependency; it serves as an independent test oracle of the wire format
+// instead (oracle_test.go),
 // next to the real next-auth and @auth/core packages from npm
 // (examples/nextauth-interop).
 package nextauth
