@@ -79,7 +79,11 @@ type Config[T any] struct {
 	SignOnly bool
 
 	// Codec encodes the session cookie. The default is securecookie with
-	// JSON, HMAC-SHA256 and AES-256 keyed from Secrets (see SignOnly).
+	// JSON, HMAC-SHA256 and AES-256 keyed from Secrets (see SignOnly). A
+	// custom Codec gets the warm cache and accepts tokens another app
+	// minted only when it says so through [CodecDescriber]; the codecs of
+	// the module github.com/authgate/authgate/nextauth (NextAuth v4 and
+	// Auth.js v5 session tokens) do both.
 	Codec Codec
 
 	// SessionCookieName names the session cookie; a session too large for
