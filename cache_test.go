@@ -288,6 +288,49 @@ func TestCacheIsOffWithACustomCodec(t *testing.T) {
 	}
 }
 
+// describedCodec is a custom codec that describes itself.
+type describedCodec struct {
+	Codec
+	info CodecInfo
+}
+
+func (d describedCodec) CodecInfo() CodecInfo { return d.info }
+
+// TestCacheIsOnWithAPureCustomCodec checks that a custom Codec reporting
+// CodecInfo.Pure (as the nextauth codecs do) gets the cache, and that a
+// hit then skips the codec.
+func TestCacheIsOnWithAPureCustomCodec(t *testing.T) {
+	def := newCacheAuth(t, newCacheClock(), nil, cacheAuthOpts{})
+	counting := &countingCodec{Codec: def.codec}
+	a := newCacheAuth(t, newCacheClock(), nil, cacheAuthOpts{codec: describedCodec{Codec: counting, info: CodecInfo{Pure: true}}})
+	if a.cache == nil {
+		t.Fatal("no cache with a pure custom Codec")
+	}
+	c := mintCookie(t, a, "u1")
+	for range 3 {
+		if _, err := checkCookie(a, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := counting.decodes.Load(); n != 1 {
+		t.Errorf("the codec decoded %d times for 3 requests with one cookie, want 1", n)
+	}
+	if impure := newCacheAuth(t, newCacheClock(), nil, cacheAuthOpts{codec: describedCodec{Codec: counting, info: CodecInfo{Shared: true}}}); impure.cache != nil {
+		t.Error("a cache with a custom Codec that is not Pure")
+	}
+}
+
+// countingCodec counts Decode calls.
+type countingCodec struct {
+	Codec
+	decodes atomic.Int32
+}
+
+func (c *countingCodec) Decode(name, value string, dst any) error {
+	c.decodes.Add(1)
+	return c.Codec.Decode(name, value, dst)
+}
+
 // TestCacheMemoryIsBounded fills the cache far past its capacity and checks
 // the entry bound, the value-length limit, that a stored key never pins the
 // request's Cookie header, and the heap held by a full cache of typical
