@@ -5,7 +5,9 @@ go 1.26.0
 require (
 	github.com/alexedwards/scs/v2 v2.9.0
 	github.com/authgate/authgate v0.0.0-00010101000000-000000000000
+	github.com/authgate/authgate/nextauth v0.0.0-00010101000000-000000000000
 	github.com/go-chi/jwtauth/v5 v5.3.3
+	github.com/go-jose/go-jose/v4 v4.1.9
 	github.com/golang-jwt/jwt/v5 v5.3.1
 	github.com/gorilla/securecookie v1.1.2
 	github.com/gorilla/sessions v1.4.0
@@ -13,7 +15,6 @@ require (
 
 require (
 	github.com/decred/dcrd/dcrec/secp256k1/v4 v4.3.0 // indirect
-	github.com/go-jose/go-jose/v4 v4.1.9 // indirect
 	github.com/goccy/go-json v0.10.3 // indirect
 	github.com/lestrrat-go/blackmagic v1.0.2 // indirect
 	github.com/lestrrat-go/httpcc v1.0.1 // indirect
@@ -27,4 +28,7 @@ require (
 	golang.org/x/time v0.16.0 // indirect
 )
 
-replace github.com/authgate/authgate => ../
+replace (
+	github.com/authgate/authgate => ../
+	github.com/authgate/authgate/nextauth => ../nextauth
+)
