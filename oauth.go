@@ -3,6 +3,7 @@ package authgate
 import (
 	"context"
 	"crypto/subtle"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -120,16 +121,6 @@ type OAuthProfile struct {
 	// say.
 	Expiry time.Time
 }
-
-// CodeOAuthSignin and CodeOAuthCallback are NextAuth's error codes of the
-// OAuth flow: building the authorization URL failed, or the callback was
-// refused (a provider error, missing or mismatched checks, a failed
-// exchange or ID token verification). A user who declines at the provider
-// and a refused [Callbacks.SignIn] get [CodeAccessDenied].
-const (
-	CodeOAuthSignin   = "OAuthSignin"
-	CodeOAuthCallback = "OAuthCallback"
-)
 
 // checkMaxAge is how long a sign-in at a provider may take: NextAuth's 15
 // minutes.
@@ -409,62 +400,20 @@ func (a *Auth[T]) serveOAuthCallback(w http.ResponseWriter, r *http.Request) {
 	if !prof.Expiry.IsZero() {
 		account.ExpiresAt = prof.Expiry.Unix()
 	}
-	res := a.completeSignIn(w, r, signInStep[T]{user: user, account: account, profile: prof.Profile, addr: addr, now: now},
-		map[string]string{"callbackUrl": ""}) // the return goes to the callback-url cookie only
-	http.Redirect(w, r, res.url, http.StatusFound)
-}
-
-// signInStep is a user authenticated by some provider, about to get a
-// session.
-type signInStep[T any] struct {
-	user    *User[T]
-	account Account
-	profile map[string]any
-	addr    string
-	now     time.Time
-}
-
-// completeSignIn runs what follows a successful authentication, in
-// NextAuth's order: the SignIn callback (allow, deny, redirect), the JWT
-// callback with TriggerSignIn, the session cookie, a new CSRF token, the
-// log line and the SignIn event. fields carry the client's callbackUrl.
-func (a *Auth[T]) completeSignIn(w http.ResponseWriter, r *http.Request, s signInStep[T], fields map[string]string) signInResult {
-	ctx := r.Context()
-	attrs := func(event, reason string) []slog.Attr {
-		return []slog.Attr{slog.String("event", event), slog.String("reason", reason),
-			slog.String("provider", s.account.Provider), slog.String("sub", s.user.ID), slog.String("addr", s.addr)}
+	redirect, err := a.signInUser(w, r, user, signInVia{account: &account, profile: prof.Profile},
+		[]slog.Attr{slog.String("provider", id), slog.String("addr", addr)})
+	switch {
+	case errors.Is(err, ErrAccessDenied):
+		http.Redirect(w, r, a.url("/error", "error", CodeAccessDenied), http.StatusFound)
+	case err != nil:
+		http.Redirect(w, r, a.url("/error", "error", CodeConfiguration), http.StatusFound)
+	case redirect != "":
+		http.Redirect(w, r, redirect, http.StatusFound)
+	default:
+		// The return goes to the callback-url cookie set by POST
+		// /signin/{id}, never to a callbackUrl on this request.
+		http.Redirect(w, r, a.callbackURL(w, r, map[string]string{"callbackUrl": ""}), http.StatusFound)
 	}
-	if cb := a.cfg.Callbacks.SignIn; cb != nil {
-		d, err := cb(ctx, SignInParams[T]{User: s.user, Account: s.account, Profile: s.profile})
-		switch {
-		case err != nil:
-			a.logDecision(ctx, slog.LevelError, "authgate: sign-in denied", attrs("signin_denied", "signIn callback: "+err.Error())...)
-			return signInResult{status: http.StatusForbidden, url: a.url("/error", "error", CodeAccessDenied)}
-		case d.redirect != "":
-			a.logDecision(ctx, slog.LevelInfo, "authgate: sign-in redirected", attrs("signin_redirected", "signIn callback")...)
-			return signInResult{status: http.StatusOK, url: a.redirectURL(ctx, d.redirect)}
-		case !d.allow:
-			a.logDecision(ctx, slog.LevelInfo, "authgate: sign-in denied", attrs("signin_denied", "signIn callback")...)
-			return signInResult{status: http.StatusForbidden, url: a.url("/error", "error", CodeAccessDenied)}
-		}
-	}
-	account := s.account
-	tok, err := a.runJWT(ctx, JWTParams[T]{Token: tokenFromUser(s.user), Trigger: TriggerSignIn, User: s.user, Account: &account, Profile: s.profile})
-	if err == nil {
-		err = a.issue(w, r, tok, s.now)
-	}
-	if err != nil {
-		a.logDecision(ctx, slog.LevelError, "authgate: sign-in failed", attrs("signin_error", err.Error())...)
-		return signInResult{status: http.StatusInternalServerError, url: a.url("/error", "error", CodeConfiguration)}
-	}
-	a.newCSRF(w)
-	target := a.callbackURL(w, r, fields)
-	a.logDecision(ctx, slog.LevelInfo, "authgate: signed in",
-		slog.String("event", "signin"), slog.String("provider", s.account.Provider), slog.String("sub", tok.Subject), slog.String("addr", s.addr))
-	if a.cfg.Events.SignIn != nil {
-		a.cfg.Events.SignIn(ctx, SignInEvent[T]{User: s.user, Account: s.account, Token: tok})
-	}
-	return signInResult{status: http.StatusOK, url: target}
 }
 
 // truncateReason bounds an error text from a provider in a log line.
