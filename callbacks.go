@@ -96,10 +96,13 @@ func (a Account) LogValue() slog.Value {
 		slog.String("providerAccountId", a.ProviderAccountID))
 }
 
-// String is LogValue for fmt: no token.
+// String is LogValue for fmt's %v and %+v: no token.
 func (a Account) String() string {
 	return "{" + a.Provider + " " + a.Type + " " + a.ProviderAccountID + "}"
 }
+
+// GoString is String for fmt's %#v.
+func (a Account) GoString() string { return "authgate.Account" + a.String() }
 
 // SignInParams are the arguments of [Callbacks.SignIn].
 type SignInParams[T any] struct {
