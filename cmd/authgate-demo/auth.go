@@ -42,6 +42,8 @@ func newAuth(store *Store, o Options) (*authgate.Auth[Claims], error) {
 		ErrorHandler: o.ErrorHandler,
 		Now:          o.Now,
 		Hasher:       o.Hasher,
+		// "Sign in with …" (oauth.go): -oidc-issuer, GITHUB_ID.
+		Providers: o.Providers,
 
 		// Authorize checks a username and password from the sign-in form.
 		// It returns nil (→ "CredentialsSignin", 401) for a wrong password
@@ -76,7 +78,13 @@ func newAuth(store *Store, o Options) (*authgate.Auth[Claims], error) {
 				case authgate.TriggerSignIn:
 					p.Token.Subject = p.User.ID
 					p.Token.Role = p.User.Role
+					if p.Account.Type == "oauth" {
+						p.Token.Role = oauthRole // no row in users: role "user"
+					}
 				case authgate.TriggerRefresh:
+					if isOAuthSubject(p.Token.Subject) {
+						break // not in the users table: keep the role
+					}
 					// At most once per UpdateAge: reload the role, so that a
 					// demotion reaches live sessions, and end the session of a
 					// deleted user (an error fails closed: anonymous).
