@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/gorilla/securecookie"
@@ -300,12 +299,22 @@ func (a *Auth[T]) readCheck(r *http.Request, name, provider string, now time.Tim
 	return c, nil
 }
 
-// clearChecks expires the check cookies: they are used once, whatever the
-// outcome.
+// clearChecks expires the check cookies the request carries: they are used
+// once, whatever the outcome.
 func (a *Auth[T]) clearChecks(w http.ResponseWriter, r *http.Request) {
-	for _, name := range []string{a.oauth.stateCookie, a.oauth.pkceCookie, a.oauth.nonceCookie} {
-		if _, ok := cookieValue(r, name); ok || strings.Contains(r.Header.Get("Cookie"), name+"=") {
-			http.SetCookie(w, a.cookie(name, "", time.Unix(0, 0), -1))
+	var seen [3]bool
+	names := [3]string{a.oauth.stateCookie, a.oauth.pkceCookie, a.oauth.nonceCookie}
+	it := newCookieIter(r)
+	for {
+		k, _, ok := it.next()
+		if !ok {
+			break
+		}
+		for i, name := range names {
+			if k == name && !seen[i] {
+				seen[i] = true
+				http.SetCookie(w, a.cookie(name, "", time.Unix(0, 0), -1))
+			}
 		}
 	}
 }

@@ -373,3 +373,53 @@ func FuzzOAuthCallback(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkOAuth measures authgate's own share of a "Sign in with …"
+// (the provider is the in-memory fake, so no network): POST /signin/{id}
+// alone (state, three encrypted check cookies), and the POST followed by
+// the callback (checks decrypted and compared, callbacks, session issued).
+func BenchmarkOAuth(b *testing.B) {
+	cfg := seedConfig(b, "https://app.example", newClock())
+	fake := newFake("fake")
+	cfg.Providers = []authgate.OAuthProvider{fake}
+	a, err := authgate.New(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := a.Handler()
+	w := httpRecorder(h, "GET", "https://app.example/api/auth/csrf", "", nil)
+	var tok struct{ CsrfToken string }
+	json.Unmarshal(w.Body.Bytes(), &tok)
+	csrf := w.Result().Cookies()
+	post := func() *httptest.ResponseRecorder {
+		w := httpRecorder(h, "POST", "https://app.example/api/auth/signin/fake", "csrfToken="+tok.CsrfToken+"&json=true&callbackUrl=%2Fhome", csrf)
+		if w.Code != 200 {
+			b.Fatalf("POST: %d %s", w.Code, w.Body)
+		}
+		return w
+	}
+	b.Run("POST /signin/{id}", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			post()
+		}
+	})
+	b.Run("POST /signin/{id} then GET /callback/{id}", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			w := post()
+			var started struct{ URL string }
+			json.Unmarshal(w.Body.Bytes(), &started)
+			u, _ := url.Parse(started.URL)
+			r := httptest.NewRequest("GET", "https://app.example/api/auth/callback/fake?code="+u.Query().Get("code")+"&state="+u.Query().Get("state"), nil)
+			for _, c := range w.Result().Cookies() {
+				r.AddCookie(c)
+			}
+			cw := httptest.NewRecorder()
+			h.ServeHTTP(cw, r)
+			if cw.Code != 302 || cw.Header().Get("Location") != "https://app.example/home" {
+				b.Fatalf("callback: %d to %q", cw.Code, cw.Header().Get("Location"))
+			}
+		}
+	})
+}
