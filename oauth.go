@@ -200,8 +200,8 @@ func validProviderID(id string) bool {
 	return true
 }
 
-// providerList answers GET /providers: every provider, credentials first
-// when Authorize is set, as NextAuth lists them.
+// providerList answers GET /providers: every provider by id, with
+// credentials when Authorize is set, in NextAuth's shape.
 func (a *Auth[T]) providerList() map[string]any {
 	out := make(map[string]any, len(a.oauth.order)+1)
 	if a.cfg.Authorize != nil {
@@ -256,6 +256,11 @@ func (a *Auth[T]) serveOAuthSignIn(w http.ResponseWriter, r *http.Request, p OAu
 	}
 	for _, c := range checks {
 		if c.value == "" {
+			// A check this flow does not use: drop one an earlier flow
+			// may have left.
+			if _, ok := cookieValue(r, c.name); ok {
+				http.SetCookie(w, a.cookie(c.name, "", time.Unix(0, 0), -1))
+			}
 			continue
 		}
 		c.c.Value, c.c.Provider, c.c.Expires = c.value, id, exp.Unix()

@@ -22,11 +22,12 @@ import (
 // nonce it was issued with. The real providers are tested in the
 // providers module against an OIDC server and a GitHub fake.
 type fakeProvider struct {
-	id, name string
-	fail     error // AuthCodeURL's error
-	mu       sync.Mutex
-	flows    map[string][2]string // code → verifier, nonce
-	params   url.Values
+	id, name  string
+	fail      error // AuthCodeURL's error
+	stateOnly bool  // no PKCE, no nonce (a provider that supports neither)
+	mu        sync.Mutex
+	flows     map[string][2]string // code → verifier, nonce
+	params    url.Values
 }
 
 func newFake(id string) *fakeProvider {
@@ -44,6 +45,9 @@ func (f *fakeProvider) AuthCodeURL(ctx context.Context, req authgate.OAuthReques
 	defer f.mu.Unlock()
 	code := "code-" + req.State[:16]
 	v, n := "verifier-"+req.State[16:40], "nonce-"+req.State[40:]
+	if f.stateOnly {
+		v, n = "", ""
+	}
 	f.flows[code] = [2]string{v, n}
 	f.params = req.Params
 	q := url.Values{"state": {req.State}, "code": {code}, "redirect_uri": {req.RedirectURI}}
@@ -422,4 +426,32 @@ func BenchmarkOAuth(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestOAuthStateOnlyProvider: a provider without PKCE or nonce finishes
+// with the state cookie alone, and a check cookie left by an earlier flow
+// with another provider is dropped, not reused.
+func TestOAuthStateOnlyProvider(t *testing.T) {
+	plain := newFake("plain")
+	plain.stateOnly = true
+	a := newApp(t, func(c *authgate.Config[claims]) {
+		c.Providers = []authgate.OAuthProvider{newFake("fake"), plain}
+	})
+	c := a.client()
+	res := c.postForm("/api/auth/signin/fake", url.Values{"csrfToken": {c.csrf()}, "json": {"true"}})
+	if res.StatusCode != 200 || c.cookie("authgate.pkce.code_verifier") == "" {
+		t.Fatalf("POST /signin/fake: %d, pkce cookie %q", res.StatusCode, c.cookie("authgate.pkce.code_verifier"))
+	}
+	res = c.oauthSignIn("plain", url.Values{"callbackUrl": {"/whoami"}})
+	if res.StatusCode != http.StatusFound || res.Header.Get("Location") != a.srv.URL+"/whoami" {
+		t.Fatalf("state-only callback: %d to %q", res.StatusCode, res.Header.Get("Location"))
+	}
+	if got := c.get("/whoami").body; !strings.HasPrefix(got, "plain:42") {
+		t.Errorf("/whoami: %q", got)
+	}
+	for _, name := range []string{"authgate.state", "authgate.pkce.code_verifier", "authgate.nonce"} {
+		if c.cookie(name) != "" {
+			t.Errorf("%s is left after the flow", name)
+		}
+	}
 }
