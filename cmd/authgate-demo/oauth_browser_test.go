@@ -5,6 +5,8 @@ package main
 // in-process OpenID Connect provider) and back, signed in.
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -24,6 +26,15 @@ func TestBrowserOAuth(t *testing.T) {
 		}
 		if got := textOf(t, ctx, "#signin-oidc"); got != "Sign in with OpenID Connect" {
 			t.Fatalf("the OIDC button reads %q", got)
+		}
+		do(t, ctx, "viewport", chromedp.EmulateViewport(900, 760))
+		png := eval(t, ctx, "screenshot", chromedp.CaptureScreenshot())
+		shot := filepath.Join(t.TempDir(), "login-providers.png")
+		if *updateScreenshot {
+			shot = filepath.Join("..", "..", "docs", "login-providers.png")
+		}
+		if err := os.WriteFile(shot, png, 0o644); err != nil {
+			t.Fatal(err)
 		}
 		do(t, ctx, "click Sign in with OpenID Connect", chromedp.Click("#signin-oidc"))
 		waitFor(t, ctx, "the dashboard of the OIDC user",
