@@ -458,3 +458,46 @@ func withQuery(u, key, value string) string {
 	p.RawQuery = q.Encode()
 	return p.String()
 }
+
+// TestRefresh: the refresh token an app kept in its JWT at sign-in buys a
+// new access token from the provider; a bad one is refused.
+func TestRefresh(t *testing.T) {
+	idp := startMockOIDC(t)
+	prov := idp.provider(t)
+	a := newApp(t, []authgate.OAuthProvider{prov}, nil)
+	b := a.browser()
+	b.signIn("oidc", "/")
+	s := b.session()
+	if s.Claims.RefreshToken == "" {
+		t.Fatalf("no refresh token kept at sign-in: %+v", s.Claims)
+	}
+	idp.FastForward(2 * time.Second) // a new token, not the same one re-minted
+	got, err := providers.Refresh(context.Background(), prov, s.Claims.RefreshToken)
+	if err != nil {
+		t.Fatalf("Refresh: %v", err)
+	}
+	if got.AccessToken == "" || got.AccessToken == s.Claims.AccessToken || got.RefreshToken == "" ||
+		got.ExpiresAt <= time.Now().Unix() || got.IDToken == "" {
+		t.Errorf("Refresh: got %+v", got)
+	}
+	tests := []struct {
+		name  string
+		prov  authgate.OAuthProvider
+		token string
+		want  error
+	}{
+		{"a refresh token the provider did not issue", prov, "not-a-refresh-token", providers.ErrExchange},
+		{"no refresh token", prov, "", providers.ErrExchange},
+		{"a provider from elsewhere", otherProvider{}, s.Claims.RefreshToken, providers.ErrConfig},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := providers.Refresh(context.Background(), tt.prov, tt.token); !errors.Is(err, tt.want) {
+				t.Fatalf("got %v, want %v", err, tt.want)
+			}
+		})
+	}
+}
+
+// otherProvider is an authgate.OAuthProvider from outside this package.
+type otherProvider struct{ authgate.OAuthProvider }

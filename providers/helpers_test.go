@@ -30,9 +30,10 @@ const secret = "providers-test-secret-0123456789abcdef"
 // claims are the test app's own claims: the access token kept in the JWT,
 // as a NextAuth app keeps it to call the provider's API.
 type claims struct {
-	AccessToken string `json:"at,omitempty"`
-	Provider    string `json:"provider,omitempty"`
-	Login       string `json:"login,omitempty"`
+	AccessToken  string `json:"at,omitempty"`
+	RefreshToken string `json:"rt,omitempty"`
+	Provider     string `json:"provider,omitempty"`
+	Login        string `json:"login,omitempty"`
 }
 
 // clock is the app's injected clock.
@@ -87,6 +88,7 @@ func newApp(t *testing.T, provs []authgate.OAuthProvider, edit func(*authgate.Co
 				if p.Trigger == authgate.TriggerSignIn && p.Account != nil && p.Account.Type == "oauth" {
 					p.Token.Role = "user"
 					p.Token.Claims.AccessToken = p.Account.AccessToken
+					p.Token.Claims.RefreshToken = p.Account.RefreshToken
 					p.Token.Claims.Provider = p.Account.Provider
 					if login, ok := p.Profile["login"].(string); ok {
 						p.Token.Claims.Login = login
