@@ -455,3 +455,52 @@ func TestOAuthStateOnlyProvider(t *testing.T) {
 		}
 	}
 }
+
+// TestOAuthDuplicatedCheckCookie: a second check cookie of the same name
+// (planted by a sibling domain: cookie tossing) makes the callback fail
+// rather than pick one.
+func TestOAuthDuplicatedCheckCookie(t *testing.T) {
+	cfg := seedConfig(t, "https://app.example", newClock())
+	cfg.Providers = []authgate.OAuthProvider{newFake("fake")}
+	a, err := authgate.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := a.Handler()
+	start := func() (string, []*http.Cookie) {
+		w := httpRecorder(h, "GET", "https://app.example/api/auth/csrf", "", nil)
+		var tok struct{ CsrfToken string }
+		json.Unmarshal(w.Body.Bytes(), &tok)
+		w = httpRecorder(h, "POST", "https://app.example/api/auth/signin/fake", "csrfToken="+tok.CsrfToken+"&json=true", w.Result().Cookies())
+		var started struct{ URL string }
+		json.Unmarshal(w.Body.Bytes(), &started)
+		u, _ := url.Parse(started.URL)
+		return "code=" + u.Query().Get("code") + "&state=" + u.Query().Get("state"), w.Result().Cookies()
+	}
+	query, checks := start()
+	_, attacker := start()
+	for _, planted := range attacker {
+		t.Run(planted.Name, func(t *testing.T) {
+			r := httptest.NewRequest("GET", "https://app.example/api/auth/callback/fake?"+query, nil)
+			for _, c := range checks {
+				r.AddCookie(c)
+			}
+			r.AddCookie(planted)
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			if loc := w.Header().Get("Location"); w.Code != http.StatusFound || loc != "https://app.example/api/auth/error?error=OAuthCallback" {
+				t.Fatalf("callback with a second %s: %d to %q, want OAuthCallback", planted.Name, w.Code, loc)
+			}
+		})
+	}
+	// The flow itself is fine: the same request without the planted cookie signs in.
+	r := httptest.NewRequest("GET", "https://app.example/api/auth/callback/fake?"+query, nil)
+	for _, c := range checks {
+		r.AddCookie(c)
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	if loc := w.Header().Get("Location"); w.Code != http.StatusFound || strings.Contains(loc, "error=") {
+		t.Fatalf("the untampered callback: %d to %q", w.Code, loc)
+	}
+}
