@@ -344,7 +344,9 @@ func (a *Auth[T]) serveOAuthCallback(w http.ResponseWriter, r *http.Request) {
 	a.clearChecks(w, r)
 	addr := a.clientAddr(r)
 	fail := func(level slog.Level, code, reason string) {
-		a.logDecision(ctx, level, "authgate: oauth callback refused",
+		// Anyone can send a browser (or a script) to a callback URL at no
+		// cost: the refusals are rate-limited like other noisy events.
+		a.logNoisy(ctx, noisyOAuth, level, "authgate: oauth callback refused",
 			slog.String("event", "oauth_callback_refused"), slog.String("provider", id),
 			slog.String("reason", reason), slog.String("addr", addr))
 		http.Redirect(w, r, a.url("/error", "error", code), http.StatusFound)

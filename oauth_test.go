@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/authgate/authgate"
 )
@@ -82,15 +83,13 @@ func (c *client) oauthSignIn(id string, form url.Values) response {
 	q := u.Query()
 	cb, _ := url.Parse(q.Get("redirect_uri"))
 	cb.RawQuery = url.Values{"code": {q.Get("code")}, "state": {q.Get("state")}}.Encode()
-	return c.get(strings.TrimPrefix(cb.String(), c.app.srv.URL))
+	return c.get(strings.TrimPrefix(cb.String(), c.app.url))
 }
 
 func TestOAuthSignInThroughTheCallbacks(t *testing.T) {
-	var logs bytes.Buffer
 	var seen []string
 	a := newApp(t, func(c *authgate.Config[claims]) {
 		c.Providers = []authgate.OAuthProvider{newFake("fake")}
-		c.Logger = slog.New(slog.NewTextHandler(&logs, nil))
 		c.Callbacks.SignIn = func(ctx context.Context, p authgate.SignInParams[claims]) (authgate.SignInDecision, error) {
 			seen = append(seen, fmt.Sprintf("signIn %s %v %s", p.User.ID, p.Account, p.Profile["login"]))
 			return authgate.Allow(), nil
@@ -106,7 +105,7 @@ func TestOAuthSignInThroughTheCallbacks(t *testing.T) {
 	})
 	c := a.client()
 	res := c.oauthSignIn("fake", url.Values{"callbackUrl": {"/whoami"}})
-	if res.StatusCode != http.StatusFound || res.Header.Get("Location") != a.srv.URL+"/whoami" {
+	if res.StatusCode != http.StatusFound || res.Header.Get("Location") != a.url+"/whoami" {
 		t.Fatalf("callback: %d to %q, want 302 to /whoami", res.StatusCode, res.Header.Get("Location"))
 	}
 	want := []string{"signIn fake:42 {fake oauth 42} octo", "jwt oauth secret-access-token secret-refresh-token octo"}
@@ -117,8 +116,8 @@ func TestOAuthSignInThroughTheCallbacks(t *testing.T) {
 		t.Errorf("/whoami after the OAuth sign-in: %q", got)
 	}
 	for _, s := range []string{"secret-access-token", "secret-refresh-token", "code-", "verifier-", "nonce-"} {
-		if strings.Contains(logs.String(), s) {
-			t.Errorf("the log holds %q:\n%s", s, logs.String())
+		if strings.Contains(a.logs.String(), s) {
+			t.Errorf("the log holds %q:\n%s", s, a.logs.String())
 		}
 	}
 }
@@ -135,10 +134,10 @@ func TestOAuthHostileCallbackURL(t *testing.T) {
 			c := a.client()
 			res := c.oauthSignIn("fake", url.Values{"callbackUrl": {raw}})
 			loc := res.Header.Get("Location")
-			if res.StatusCode != http.StatusFound || (loc != a.srv.URL && !strings.HasPrefix(loc, a.srv.URL+"/")) {
-				t.Fatalf("callbackUrl %q: got %d to %q, want a URL on %s", raw, res.StatusCode, loc, a.srv.URL)
+			if res.StatusCode != http.StatusFound || (loc != a.url && !strings.HasPrefix(loc, a.url+"/")) {
+				t.Fatalf("callbackUrl %q: got %d to %q, want a URL on %s", raw, res.StatusCode, loc, a.url)
 			}
-			if strings.HasPrefix(loc[len(a.srv.URL):], "//") || strings.ContainsAny(loc, "\\\t\r\n") {
+			if strings.HasPrefix(loc[len(a.url):], "//") || strings.ContainsAny(loc, "\\\t\r\n") {
 				t.Fatalf("callbackUrl %q: got %q", raw, loc)
 			}
 		})
@@ -172,7 +171,7 @@ func TestOAuthProvidersListed(t *testing.T) {
 				if p, ok := list[id]; ok {
 					ids = append(ids, id)
 					if id != "credentials" && (p.Type != "oauth" || p.Name != "Fake "+id ||
-						p.SigninURL != a.srv.URL+"/api/auth/signin/"+id || p.CallbackURL != a.srv.URL+"/api/auth/callback/"+id) {
+						p.SigninURL != a.url+"/api/auth/signin/"+id || p.CallbackURL != a.url+"/api/auth/callback/"+id) {
 						t.Errorf("/providers %s: %+v", id, p)
 					}
 				}
@@ -183,7 +182,7 @@ func TestOAuthProvidersListed(t *testing.T) {
 
 			page := c.get("/api/auth/signin")
 			for _, id := range []string{"fake", "other"} {
-				if !strings.Contains(page.body, `action="`+a.srv.URL+`/api/auth/signin/`+id+`"`) ||
+				if !strings.Contains(page.body, `action="`+a.url+`/api/auth/signin/`+id+`"`) ||
 					!strings.Contains(page.body, "Sign in with Fake "+id) {
 					t.Errorf("the sign-in page has no button for %s:\n%s", id, page.body)
 				}
@@ -253,7 +252,7 @@ func TestOAuthConfigRefused(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg := seedConfig(t, "https://app.example", newClock())
+			cfg := newConfig("https://app.example", newClock())
 			cfg.Providers = tt.providers
 			if tt.noAuth {
 				cfg.Authorize = nil
@@ -269,7 +268,7 @@ func TestOAuthConfigRefused(t *testing.T) {
 // the __Secure- prefix, Secure, HttpOnly, SameSite=Lax and a 15-minute
 // lifetime.
 func TestOAuthCheckCookiesOnHTTPS(t *testing.T) {
-	cfg := seedConfig(t, "https://app.example", newClock())
+	cfg := newConfig("https://app.example", newClock())
 	cfg.Providers = []authgate.OAuthProvider{newFake("fake")}
 	a, err := authgate.New(cfg)
 	if err != nil {
@@ -324,7 +323,7 @@ func httpRecorder(h http.Handler, method, target, form string, cookies []*http.C
 // started flow: the answer is always a 302 on the app's origin, and a
 // session is set only for the real state and code.
 func FuzzOAuthCallback(f *testing.F) {
-	cfg := seedConfig(f, "https://app.example", newClock())
+	cfg := newConfig("https://app.example", newClock())
 	fake := newFake("fake")
 	cfg.Providers = []authgate.OAuthProvider{fake}
 	a, err := authgate.New(cfg)
@@ -383,7 +382,7 @@ func FuzzOAuthCallback(f *testing.F) {
 // alone (state, three encrypted check cookies), and the POST followed by
 // the callback (checks decrypted and compared, callbacks, session issued).
 func BenchmarkOAuth(b *testing.B) {
-	cfg := seedConfig(b, "https://app.example", newClock())
+	cfg := newConfig("https://app.example", newClock())
 	fake := newFake("fake")
 	cfg.Providers = []authgate.OAuthProvider{fake}
 	a, err := authgate.New(cfg)
@@ -443,7 +442,7 @@ func TestOAuthStateOnlyProvider(t *testing.T) {
 		t.Fatalf("POST /signin/fake: %d, pkce cookie %q", res.StatusCode, c.cookie("authgate.pkce.code_verifier"))
 	}
 	res = c.oauthSignIn("plain", url.Values{"callbackUrl": {"/whoami"}})
-	if res.StatusCode != http.StatusFound || res.Header.Get("Location") != a.srv.URL+"/whoami" {
+	if res.StatusCode != http.StatusFound || res.Header.Get("Location") != a.url+"/whoami" {
 		t.Fatalf("state-only callback: %d to %q", res.StatusCode, res.Header.Get("Location"))
 	}
 	if got := c.get("/whoami").body; !strings.HasPrefix(got, "plain:42") {
@@ -460,7 +459,7 @@ func TestOAuthStateOnlyProvider(t *testing.T) {
 // (planted by a sibling domain: cookie tossing) makes the callback fail
 // rather than pick one.
 func TestOAuthDuplicatedCheckCookie(t *testing.T) {
-	cfg := seedConfig(t, "https://app.example", newClock())
+	cfg := newConfig("https://app.example", newClock())
 	cfg.Providers = []authgate.OAuthProvider{newFake("fake")}
 	a, err := authgate.New(cfg)
 	if err != nil {
@@ -502,5 +501,28 @@ func TestOAuthDuplicatedCheckCookie(t *testing.T) {
 	h.ServeHTTP(w, r)
 	if loc := w.Header().Get("Location"); w.Code != http.StatusFound || strings.Contains(loc, "error=") {
 		t.Fatalf("the untampered callback: %d to %q", w.Code, loc)
+	}
+}
+
+// TestAFloodOfBadCallbacksLogsAFewLinesASecond: callback refusals cost the
+// sender nothing, so they are rate-limited like bad cookies.
+func TestAFloodOfBadCallbacksLogsAFewLinesASecond(t *testing.T) {
+	a := newApp(t, func(c *authgate.Config[claims]) {
+		c.Providers = []authgate.OAuthProvider{newFake("fake")}
+	})
+	c := a.client()
+	for range 200 {
+		if res := c.get("/api/auth/callback/fake?code=x&state=y"); !strings.Contains(res.Header.Get("Location"), "error=OAuthCallback") {
+			t.Fatalf("a bad callback: %d to %q", res.StatusCode, res.Header.Get("Location"))
+		}
+	}
+	a.clk.Advance(time.Second)
+	c.get("/api/auth/callback/fake?error=access_denied")
+	logs := a.logs.String()
+	if n := strings.Count(logs, "event=oauth_callback_refused"); n != 6 {
+		t.Errorf("got %d refusal lines for 201 bad callbacks over two seconds, want 6 (5 a second)", n)
+	}
+	if !strings.Contains(logs, "event=suppressed kind=oauth_callback_refused count=195") {
+		t.Errorf("no summary of the 195 suppressed lines:\n%s", logs)
 	}
 }
