@@ -29,6 +29,10 @@ type GitHubConfig struct {
 	// api.github.com); set them for GitHub Enterprise Server or a test
 	// double.
 	AuthURL, TokenURL, APIURL string
+	// DisablePKCE stops sending a PKCE challenge, for a GitHub Enterprise
+	// Server that predates GitHub's PKCE support. The default (false)
+	// sends one.
+	DisablePKCE bool
 	// HTTPClient sends every request; the default has [DefaultTimeout].
 	HTTPClient *http.Client
 }
@@ -61,7 +65,7 @@ func GitHub(c GitHubConfig) (authgate.OAuthProvider, error) {
 	return NewOAuth2(OAuth2{
 		ID: c.ID, Name: "GitHub", ClientID: c.ClientID, ClientSecret: c.ClientSecret,
 		AuthURL: c.AuthURL, TokenURL: c.TokenURL, ProfileURL: api + "/user", Scopes: c.Scopes,
-		HTTPClient: c.HTTPClient,
+		HTTPClient: c.HTTPClient, DisablePKCE: c.DisablePKCE,
 		Profile: func(ctx context.Context, p ProfileRequest) (User, error) {
 			u := User{ID: str(p.Raw, "id"), Name: str(p.Raw, "name"), Email: str(p.Raw, "email"), Image: str(p.Raw, "avatar_url")}
 			if u.Name == "" {
