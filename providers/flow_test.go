@@ -78,14 +78,16 @@ func TestOIDCSignIn(t *testing.T) {
 func TestGitHubSignIn(t *testing.T) {
 	tests := []struct {
 		name, publicEmail, wantEmail string
+		noPKCE                       bool
 	}{
-		{"a public email comes from /user", "public@example.com", "public@example.com"},
-		{"no public email: the primary verified one from /user/emails", "", "octocat@example.com"},
+		{"a public email comes from /user", "public@example.com", "public@example.com", false},
+		{"no public email: the primary verified one from /user/emails", "", "octocat@example.com", false},
+		{"DisablePKCE for a server without PKCE: state alone", "public@example.com", "public@example.com", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			gh := startGitHub(t)
-			gh.publicEmail = tt.publicEmail
+			gh.publicEmail, gh.noPKCE = tt.publicEmail, tt.noPKCE
 			a := newApp(t, []authgate.OAuthProvider{gh.provider(t)}, nil)
 			b := a.browser()
 			res := b.signIn("github", "/welcome")

@@ -298,6 +298,7 @@ type fakeGitHub struct {
 	clientID     string
 	clientSecret string
 	publicEmail  string // "" makes the app fall back to /user/emails
+	noPKCE       bool   // an Enterprise Server without PKCE: a challenge is an error
 	mu           sync.Mutex
 	codes        map[string]string // code → PKCE challenge
 	tokens       map[string]bool
@@ -310,7 +311,8 @@ func startGitHub(t *testing.T) *fakeGitHub {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /login/oauth/authorize", func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
-		if q.Get("client_id") != g.clientID || q.Get("code_challenge_method") != "S256" || q.Get("state") == "" ||
+		if q.Get("client_id") != g.clientID || q.Get("state") == "" ||
+			(q.Get("code_challenge_method") != "S256") != g.noPKCE || (q.Get("code_challenge") == "") != g.noPKCE ||
 			q.Get("scope") != "read:user user:email" {
 			http.Error(w, "bad authorization request: "+r.URL.RawQuery, http.StatusBadRequest)
 			return
@@ -337,7 +339,8 @@ func startGitHub(t *testing.T) *fakeGitHub {
 		switch {
 		case id != g.clientID || sec != g.clientSecret:
 			io.WriteString(w, "error=incorrect_client_credentials")
-		case !known || oauth2.S256ChallengeFromVerifier(r.Form.Get("code_verifier")) != challenge:
+		case !known || g.noPKCE && r.Form.Has("code_verifier") ||
+			!g.noPKCE && oauth2.S256ChallengeFromVerifier(r.Form.Get("code_verifier")) != challenge:
 			io.WriteString(w, "error=bad_verification_code&error_description=The+code+passed+is+incorrect+or+expired.")
 		default:
 			tok := "gho_" + rand32()
@@ -379,7 +382,7 @@ func startGitHub(t *testing.T) *fakeGitHub {
 func (g *fakeGitHub) provider(t *testing.T) authgate.OAuthProvider {
 	t.Helper()
 	p, err := providers.GitHub(providers.GitHubConfig{
-		ClientID: g.clientID, ClientSecret: g.clientSecret,
+		ClientID: g.clientID, ClientSecret: g.clientSecret, DisablePKCE: g.noPKCE,
 		AuthURL: g.srv.URL + "/login/oauth/authorize", TokenURL: g.srv.URL + "/login/oauth/access_token", APIURL: g.srv.URL,
 	})
 	if err != nil {
