@@ -147,6 +147,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	}
 	if seeded != nil {
 		PrintDemoUsers(stdout, seeded)
+	} else if err := printExistingUsers(ctx, stdout, store, *dbPath); err != nil {
+		return fail("read the users: %v", err)
 	}
 
 	ln, err := net.Listen("tcp", *addr)
@@ -278,4 +280,22 @@ func addUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	}
 	fmt.Fprintf(stdout, "authgate-demo adduser: added user %q (id %d, role %s) to %s\n", u.Username, u.ID, u.Role, *dbPath)
 	return 0
+}
+
+// printExistingUsers says, when serve starts on a database that already has
+// users, who they are and how to get a password again: the demo never
+// stores a password in clear, so it cannot show it a second time.
+func printExistingUsers(ctx context.Context, w io.Writer, store *Store, db string) error {
+	users, err := store.Users(ctx)
+	if err != nil {
+		return err
+	}
+	names := make([]string, len(users))
+	for i, u := range users {
+		names[i] = u.Username + " (" + u.Role + ")"
+	}
+	fmt.Fprintf(w, "authgate-demo: %d users in %s: %s. Their passwords were shown once, when the database was created.\n", len(users), db, strings.Join(names, ", "))
+	fmt.Fprintf(w, "  Lost one? Stop the demo and delete %s to start over with new demo users, or add a user of your own:\n", db)
+	fmt.Fprintf(w, "  printf '%%s\\n' 'a long passphrase' | authgate-demo adduser -db %s -username NAME -role admin\n", db)
+	return nil
 }
