@@ -40,6 +40,18 @@
 // enforce it. [Auth.SignIn] and [Auth.SignOut] do what the protocol's
 // sign-in and sign-out do, for an app's own flows.
 //
+// # Sign in with …
+//
+// [Config.Providers] adds OAuth 2 and OpenID Connect providers next to (or
+// instead of) the credentials flow: POST /api/auth/signin/{id} sends the
+// user to the provider with a state, a PKCE challenge and, for OIDC, a
+// nonce kept in short-lived encrypted cookies; GET /api/auth/callback/{id}
+// checks them, lets the [OAuthProvider] exchange the code and verify the
+// ID token, and signs the user in through the same callbacks, with the
+// [Account] (tokens included) and the provider's profile. Ready-made
+// providers (GitHub, Google, any OIDC issuer, any OAuth 2 provider) are in
+// the module github.com/authgate/authgate/providers.
+//
 // # Typed sessions
 //
 // Every type is generic in T, the app's own claims: a struct the app

@@ -69,7 +69,16 @@ func (a *app) authConfig() authgate.Config[Claims] {
 			// role current and taking the client's update safely.
 			JWT: func(ctx context.Context, p authgate.JWTParams[Claims]) (*authgate.Token[Claims], error) {
 				switch p.Trigger {
+				case authgate.TriggerSignIn:
+					if p.Account.Type == "oauth" {
+						// A "Sign in with …" user (oauth.go) has no row in
+						// users, so no role to copy: every one is a "user".
+						p.Token.Role = oauthRole
+					}
 				case authgate.TriggerRefresh:
+					if isOAuthSubject(p.Token.Subject) {
+						break // not in the users table: keep the role
+					}
 					// At most once per UpdateAge: reload the role, so that a
 					// demotion reaches live sessions, and end the session of a
 					// deleted user (an error fails closed: anonymous).

@@ -35,6 +35,7 @@ Usage:
   authgate-demo                        the same as "serve" with its defaults
   authgate-demo serve [-db FILE] [-addr HOST:PORT] [-static DIR]
                       [-session-max-age D] [-session-update-age D] [-session-max-lifetime D]
+                      [-oidc-issuer URL -oidc-client-id ID]
                       [-token-format authgate|nextauth-v4|authjs-v5]
   authgate-demo adduser -db FILE -username NAME -email EMAIL -role ROLE < password
 
@@ -63,6 +64,12 @@ Environment (serve):
   AUTH_URL     the public origin, e.g. https://demo.example.com. Unset:
                http://HOST:PORT from -addr (0.0.0.0 and :: become localhost).
                Browse the demo at exactly this origin: cookies are per host.
+  OIDC_CLIENT_SECRET  with -oidc-issuer and -oidc-client-id: "Sign in with
+               OpenID Connect" (provider id oidc; register the redirect URI
+               AUTH_URL/api/auth/callback/oidc at the issuer).
+  GITHUB_ID, GITHUB_SECRET  an OAuth app's credentials: "Sign in with GitHub"
+               (callback URL AUTH_URL/api/auth/callback/github).
+               Users who sign in with a provider get the role user.
 
 Exit status: 0 on success, 1 on failure, 2 on a usage error.
 `
@@ -127,6 +134,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	maxAge := fs.Duration("session-max-age", 0, "idle timeout of a session (Config.MaxAge; 0: 720h)")
 	updateAge := fs.Duration("session-update-age", 0, "how often an active session is re-issued (Config.UpdateAge; 0: 24h, or half a shorter -session-max-age)")
 	maxLifetime := fs.Duration("session-max-lifetime", 0, "absolute lifetime from sign-in (Config.MaxLifetime; 0: 2160h)")
+	oidcIssuer := fs.String("oidc-issuer", "", "OpenID Connect issuer `URL` for \"Sign in with OpenID Connect\" (with -oidc-client-id and OIDC_CLIENT_SECRET)")
+	oidcClientID := fs.String("oidc-client-id", "", "the demo's client `ID` at the -oidc-issuer")
 	format := fs.String("token-format", "authgate", "session token `format`: authgate, nextauth-v4 or authjs-v5")
 	if code := parseFlags(fs, args); code >= 0 {
 		return code
@@ -167,6 +176,14 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		logger.Warn("AUTH_SECRET is not set: using a random secret for this process, so every session ends when it restarts")
 	}
 
+	provs, err := buildProviders(ctx, OAuthOptions{
+		OIDCIssuer: *oidcIssuer, OIDCClientID: *oidcClientID, OIDCClientSecret: getenv("OIDC_CLIENT_SECRET"),
+		GitHubID: getenv("GITHUB_ID"), GitHubSecret: getenv("GITHUB_SECRET"),
+	})
+	if err != nil {
+		return fail("%v", err)
+	}
+
 	handler, err := newApp(store, Options{
 		Secret:      secret,
 		URL:         strings.TrimSuffix(publicURL, "/"),
@@ -176,6 +193,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		TokenFormat: *format,
 		StaticDir:   *static,
 		Logger:      logger,
+		Providers:   provs,
 	})
 	if err != nil {
 		return fail("%v", err)

@@ -6,6 +6,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"embed"
 	"encoding/json"
 	"html/template"
@@ -35,6 +36,8 @@ type Options struct {
 	// Hasher compares passwords; nil is bcrypt at cost 10, the cost of the
 	// hashes adduser stores.
 	Hasher authgate.PasswordHasher
+	// Providers are the "Sign in with …" providers (oauth.go).
+	Providers []authgate.OAuthProvider
 	// TokenFormat is the -token-format flag: "authgate" (or ""), authgate's
 	// own cookie; "nextauth-v4" or "authjs-v5", the session cookie a
 	// Next.js app with the same AUTH_SECRET reads and writes.
@@ -47,6 +50,10 @@ type app struct {
 	store *Store
 	pages map[string]*template.Template
 	log   *slog.Logger
+	// providers are the login page's "Sign in with …" buttons, and
+	// formTargets their origins for the CSP's form-action (oauth.go).
+	providers   []loginProvider
+	formTargets string
 }
 
 // newApp builds the demo's whole HTTP handler.
@@ -54,7 +61,8 @@ func newApp(store *Store, o Options) (http.Handler, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	a := &app{store: store, log: o.Logger, pages: map[string]*template.Template{}}
+	a := &app{store: store, log: o.Logger, pages: map[string]*template.Template{},
+		providers: loginProviders(o.Providers), formTargets: formTargets(context.Background(), o.Providers)}
 	for _, name := range []string{"login", "dashboard", "admin", "forbidden"} {
 		t, err := template.ParseFS(assets, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
@@ -67,6 +75,7 @@ func newApp(store *Store, o Options) (http.Handler, error) {
 	cfg.URL = o.URL
 	cfg.MaxAge, cfg.UpdateAge, cfg.MaxLifetime = o.MaxAge, o.UpdateAge, o.MaxLifetime
 	cfg.Logger, cfg.Now, cfg.Hasher = o.Logger, o.Now, o.Hasher
+	cfg.Providers = o.Providers // "Sign in with …" (oauth.go): -oidc-issuer, GITHUB_ID
 	// -token-format: authgate's own cookie, or NextAuth's, so a Next.js app
 	// with the same AUTH_SECRET shares the session.
 	codec, cookieName, err := tokenFormat(o.TokenFormat, o.Secret)
@@ -116,6 +125,7 @@ type pageData struct {
 	Error, Notice, CallbackURL string
 	SessionJSON                string
 	Users                      []User
+	Providers                  []loginProvider // login: "Sign in with …"
 }
 
 func (a *app) render(w http.ResponseWriter, r *http.Request, status int, name string, d pageData) {
@@ -133,7 +143,7 @@ func (a *app) render(w http.ResponseWriter, r *http.Request, status int, name st
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	// Pages show personal data and carry CSRF tokens: never cache them.
 	h.Set("Cache-Control", "no-store")
-	h.Set("Content-Security-Policy", "default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+	h.Set("Content-Security-Policy", "default-src 'self'; base-uri 'none'; form-action 'self'"+a.formTargets+"; frame-ancestors 'none'")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Referrer-Policy", "same-origin")
 	h.Set("X-Content-Type-Options", "nosniff")
@@ -150,6 +160,8 @@ var signInErrors = map[string]string{
 	"Busy":              "The server is busy. Try again in a moment.",
 	"MissingCSRF":       "The form expired. Reload the page and try again.",
 	"AccessDenied":      "This account may not sign in.",
+	"OAuthSignin":       "Could not start the sign-in with that provider. Try again.",
+	"OAuthCallback":     "The sign-in with that provider did not complete. Try again.",
 	"SessionRequired":   "Sign in to see that page.",
 	"FreshSignIn":       "Sign in again to do that: it needs a recent sign-in.",
 }
@@ -160,7 +172,7 @@ var signInErrors = map[string]string{
 // (to callbackUrl on success, back here with ?error=… otherwise).
 func (a *app) login(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	d := pageData{Title: "Sign in", CallbackURL: q.Get("callbackUrl")}
+	d := pageData{Title: "Sign in", CallbackURL: q.Get("callbackUrl"), Providers: a.providers}
 	if d.CallbackURL == "" {
 		d.CallbackURL = "/dashboard"
 	}
