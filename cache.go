@@ -55,14 +55,15 @@ import (
 //     own key rotation or denylist), so with one every request decodes cold.
 //
 // Memory is bounded: the cache is a table of cacheEntries slots in sets
-// of cacheWays (set-associative, as a CPU cache): the tag's first bytes pick
+// of cacheWays (set-associative, as a CPU cache): the key's first bytes pick
 // the set, and a new entry takes a free slot of its set or evicts the set's
-// oldest entry (FIFO within the set). Values longer than maxCachedValue
-// bytes are never stored (they decode cold every time). An entry holds the
-// 16-byte tag and the decoded token (a few hundred bytes for a typical
-// session), but no copy of the cookie value: a full cache of typical
-// sessions holds about 1.5 MiB, against about 17 MiB when entries were
-// keyed by the value.
+// oldest entry (FIFO within the set, approximately under concurrent
+// inserts). Values longer than maxCachedValue bytes are never stored (they
+// decode cold every time). An entry holds the 16-byte key and the decoded
+// token, about 40 bytes besides the token's own few hundred, but no copy
+// of the cookie value: a full cache holds cacheEntries × (token + 40 B),
+// about 1.5 MiB for typical sessions, where entries keyed by the value
+// held about 17 MiB.
 //
 // Lookups and inserts take no lock: each slot is an atomic pointer to an
 // immutable entry. A miss costs the tag, cacheWays pointer loads and, once
@@ -197,7 +198,7 @@ func (c *tokenCache[T]) put(k cacheKey, tok *Token[T]) {
 	if free >= 0 && c.slots[free].CompareAndSwap(nil, e) {
 		return
 	}
-	c.slots[base+int(c.next[s].Add(1)%cacheWays)].Store(e)
+	c.slots[base+int((c.next[s].Add(1)-1)%cacheWays)].Store(e)
 }
 
 // len returns how many tokens are cached.
