@@ -189,7 +189,7 @@ func (a *Auth[T]) serveSignOut(w http.ResponseWriter, r *http.Request) {
 		// most MaxAge from now (no copy can be re-issued once it is
 		// revoked), and never past the absolute lifetime.
 		until := min(a.now().Add(a.cfg.MaxAge+clockSkew).Unix(), tok.AuthTime+int64(a.cfg.MaxLifetime/time.Second))
-		if err := a.cfg.Revocations.RevokeSession(ctx, tok.ID, time.Unix(until, 0)); err != nil {
+		if err := a.cfg.Revocations.RevokeSession(ctx, tok.ID, tok.Subject, time.Unix(until, 0)); err != nil {
 			a.logDecision(ctx, slog.LevelError, "authgate: revoke session failed",
 				slog.String("event", "signout_error"), slog.String("reason", err.Error()))
 		}
