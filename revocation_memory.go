@@ -12,9 +12,10 @@ import (
 
 // DefaultRevocationEntries is the default of both
 // [MemoryRevocationOptions.MaxSessions] and [MemoryRevocationOptions.MaxUsers].
-// An exact entry takes about 150 bytes whatever the length of the id or
-// subject, so the two full tables hold about 30 MB (measured by
-// TestMemoryRevocationStoreMemoryIsBounded).
+// An exact entry takes about 170 bytes whatever the length of the id or
+// subject (up to about 250 under churn, while stale heap items wait to be
+// compacted), so the two full tables hold about 35 to 50 MB (measured by
+// TestMemoryRevocationStoreMemoryIsBounded and bench/cmd/revocation).
 const DefaultRevocationEntries = 100_000
 
 // DefaultRevocationsPerSubject is the default of
