@@ -28,9 +28,9 @@ func (a *Auth[T]) signIn(w http.ResponseWriter, r *http.Request, b body) signInR
 			fields[k] = v
 		}
 	}
-	creds := &Credentials{fields: fields, checker: a.checker}
+	creds := &Credentials{ctx: ctx, fields: fields, checker: a.checker}
 	att := Attempt{Account: a.accountKey(creds), Addr: a.clientAddr(r), Time: a.now()}
-	base := []slog.Attr{slog.String("account", att.Account), slog.String("addr", att.Addr)}
+	base := []slog.Attr{slog.String("account", clip(att.Account)), slog.String("addr", clip(att.Addr))}
 	logAttrs := func(event, reason string) []slog.Attr {
 		return append([]slog.Attr{slog.String("event", event), slog.String("reason", reason)}, base...)
 	}
@@ -47,25 +47,32 @@ func (a *Auth[T]) signIn(w http.ResponseWriter, r *http.Request, b body) signInR
 		a.logDecision(ctx, slog.LevelWarn, "authgate: sign-in throttled", logAttrs("signin_throttled", "too many attempts")...)
 		return signInResult{status: http.StatusTooManyRequests, url: a.url("/error", "error", CodeTooManyAttempts), retryAfter: retry}
 	}
-	record := func(ok bool) {
-		if err := a.cfg.Limiter.Record(ctx, att, ok); err != nil {
+	record := func(o Outcome) {
+		if err := a.cfg.Limiter.Record(ctx, att, o); err != nil {
 			a.logDecision(ctx, slog.LevelError, "authgate: limiter record failed", logAttrs("limiter_error", err.Error())...)
 		}
+	}
+
+	queueFull := func() signInResult {
+		record(AttemptNotChecked)
+		a.logDecision(ctx, slog.LevelWarn, "authgate: sign-in refused", logAttrs("signin_busy", "password check queue full")...)
+		r := busy
+		r.retryAfter = max(creds.retryAfter, time.Second)
+		return r
 	}
 
 	// Length checks first, for everyone: they depend only on what the
 	// client sent, so they leak nothing, and an over-long password must
 	// never match on its first 72 bytes.
 	if pw := creds.Password(); len(pw) > maxPasswordBytes {
-		record(false)
+		record(AttemptFailed)
 		a.logDecision(ctx, slog.LevelInfo, "authgate: sign-in failed", logAttrs("signin_failed", "password over 72 bytes")...)
 		return failed
 	}
 
 	user, err := a.cfg.Authorize(ctx, creds)
 	if creds.busy {
-		a.logDecision(ctx, slog.LevelWarn, "authgate: sign-in refused", logAttrs("signin_busy", "no password check slot")...)
-		return busy
+		return queueFull()
 	}
 	if user == nil || err != nil {
 		if !creds.compared {
@@ -73,23 +80,23 @@ func (a *Auth[T]) signIn(w http.ResponseWriter, r *http.Request, b body) signInR
 			// lookup error): compare anyway so the attempt costs the same.
 			creds.PasswordMatches("")
 			if creds.busy {
-				return busy
+				return queueFull()
 			}
 		}
-		record(false)
+		record(AttemptFailed)
 		var ce *CredentialsError
 		switch {
 		case errors.As(err, &ce) && validCode(ce.Code):
 			a.logDecision(ctx, slog.LevelInfo, "authgate: sign-in failed", logAttrs("signin_failed", "authorize: "+ce.Code)...)
 			failed.url = a.url("/error", "error", ce.Code, "provider", "credentials")
 		case err != nil:
-			a.logDecision(ctx, slog.LevelError, "authgate: sign-in failed", logAttrs("signin_failed", "authorize error: "+err.Error())...)
+			a.logDecision(ctx, slog.LevelError, "authgate: sign-in failed", logAttrs("signin_failed", "authorize error: "+clip(err.Error()))...)
 		default:
 			a.logDecision(ctx, slog.LevelInfo, "authgate: sign-in failed", logAttrs("signin_failed", "invalid credentials")...)
 		}
 		return failed
 	}
-	record(true)
+	record(AttemptSucceeded)
 
 	redirect, err := a.signInUser(w, r, user, creds, base)
 	switch {
