@@ -72,8 +72,8 @@ type MemoryRevocationOptions struct {
 	// [time.Now].
 	Now func() time.Time
 	// Logger receives one event when revocations are folded into a mark
-	// and one when the store-wide cutoff is raised. The default is
-	// [slog.Default].
+	// (level WARN) and one when the store-wide cutoff is raised (ERROR, at
+	// most once a minute). The default is [slog.Default].
 	Logger *slog.Logger
 }
 
@@ -94,7 +94,9 @@ type MemoryRevocationOptions struct {
 //   - a store-wide cutoff, the last resort: when the filter is full too,
 //     or the mark table is full, the revocation that expires first is
 //     replaced by refusing every session signed in at or before its time.
-//     Raising it is logged at level ERROR with event "revocation_cutoff".
+//     Raising it is logged at level ERROR with event "revocation_cutoff",
+//     at most once a minute (attribute "raises" counts the raises the
+//     line stands for).
 //
 // A revocation is never forgotten before it expires, so a signed-out
 // session is never revived. One account signing in and out over and over
@@ -126,7 +128,14 @@ type MemoryRevocationStore struct {
 	userQ    expiryHeap
 	filter   *revocationFilter // nil until the exact table first overflows
 	cutoff   int64             // sessions signed in at or before are revoked; 0: none
+
+	cutoffLogged int64 // when raising the cutoff was last logged; 0: never
+	cutoffRaises int   // raises since then
 }
+
+// cutoffLogEvery is how often, at most, raising the cutoff is logged: an
+// attack that keeps the store full raises it at every sign-out.
+const cutoffLogEvery = time.Minute
 
 var _ RevocationStore = (*MemoryRevocationStore)(nil)
 
@@ -277,8 +286,15 @@ func (s *MemoryRevocationStore) raiseCutoffLocked(ctx context.Context, at int64,
 		return
 	}
 	s.cutoff = at
+	s.cutoffRaises++
+	now := nanos(s.now())
+	if s.cutoffLogged != 0 && now-s.cutoffLogged < int64(cutoffLogEvery) {
+		return
+	}
 	s.log.LogAttrs(ctx, slog.LevelError, "authgate: revocation store full, refusing every session signed in before a cutoff",
-		slog.String("event", "revocation_cutoff"), slog.Time("cutoff", time.Unix(0, at)), slog.String("reason", reason))
+		slog.String("event", "revocation_cutoff"), slog.Time("cutoff", time.Unix(0, at)),
+		slog.Int("raises", s.cutoffRaises), slog.String("reason", reason))
+	s.cutoffLogged, s.cutoffRaises = now, 0
 }
 
 // dropSessionLocked forgets the exact entry key of r.

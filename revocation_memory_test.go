@@ -321,6 +321,19 @@ func TestMemoryRevocationStoreDegradesStepByStep(t *testing.T) {
 			if !strings.Contains(logs.String(), "level=ERROR") || !strings.Contains(logs.String(), "event=revocation_cutoff") {
 				t.Errorf("cutoff not logged at ERROR: %s", logs)
 			}
+			// Further raises within a minute are counted, not logged,
+			// until the next line.
+			for i := 31; i < 40; i++ {
+				s.RevokeSession(ctx, fmt.Sprintf("sid-%d", i), fmt.Sprintf("user-%d", i), c.Now().Add(time.Hour))
+			}
+			if n := strings.Count(logs.String(), "event=revocation_cutoff"); n != 1 {
+				t.Errorf("%d cutoff lines within a minute, want 1", n)
+			}
+			c.Advance(time.Minute)
+			s.RevokeSession(ctx, "sid-40", "user-40", c.Now().Add(time.Hour))
+			if !strings.Contains(logs.String(), "raises=10") {
+				t.Errorf("the next line does not count the 10 raises since the first: %s", logs)
+			}
 			c.Advance(authgate.DefaultMaxLifetime)
 			s.RevokeSession(ctx, "late", "user-x", c.Now().Add(time.Hour)) // writes prune
 			if !s.Stats().Cutoff.IsZero() {
