@@ -205,6 +205,9 @@ func NewMemoryRevocationStore(opts MemoryRevocationOptions) *MemoryRevocationSto
 	if s.filterCap <= 0 {
 		s.filterCap = DefaultRevocationFilterCapacity
 	}
+	if uint64(s.filterCap) > maxFilterCapacity {
+		s.filterCap = int(maxFilterCapacity) // NewRevocationFilter's limit
+	}
 	if s.maxUsers <= 0 {
 		s.maxUsers = DefaultRevocationEntries
 	}
