@@ -98,7 +98,7 @@ func (a *Auth[T]) signIn(w http.ResponseWriter, r *http.Request, b body) signInR
 	}
 	record(AttemptSucceeded)
 
-	redirect, err := a.signInUser(w, r, user, creds, base)
+	redirect, err := a.signInUser(w, r, user, signInVia{creds: creds}, base)
 	switch {
 	case errors.Is(err, ErrAccessDenied):
 		return signInResult{status: http.StatusForbidden, url: a.url("/error", "error", CodeAccessDenied)}
@@ -123,21 +123,31 @@ func (a *Auth[T]) signIn(w http.ResponseWriter, r *http.Request, b body) signInR
 // [ErrInvalidUser] (nil user or empty ID), [ErrCallback],
 // [ErrSessionTooLarge] or [ErrConfig].
 func (a *Auth[T]) SignIn(w http.ResponseWriter, r *http.Request, user *User[T]) error {
-	redirect, err := a.signInUser(w, r, user, nil, []slog.Attr{slog.String("addr", a.clientAddr(r))})
+	redirect, err := a.signInUser(w, r, user, signInVia{}, []slog.Attr{slog.String("addr", a.clientAddr(r))})
 	if err == nil && redirect != "" {
 		err = fmt.Errorf("%w: the signIn callback redirects", ErrAccessDenied)
 	}
 	return err
 }
 
+// signInVia says how the user was authenticated: creds for the
+// credentials flow; account (nil means the credentials account of the
+// user) and profile for an OAuth provider (oauth.go).
+type signInVia struct {
+	creds   *Credentials
+	account *Account
+	profile map[string]any
+}
+
 // signInUser completes every sign-in once the user is authenticated: the
 // SignIn callback, the JWT callback with TriggerSignIn, the cookie, a new
-// CSRF token, the log line and the event. creds is nil outside the
-// credentials flow; attrs describe the client in the log. It returns the
+// CSRF token, the log line and the event. via carries the credentials, or
+// an OAuth provider's account and profile; attrs describe the client in
+// the log. It returns the
 // SignIn callback's redirect (then no session was set), or an error
 // wrapping ErrAccessDenied, ErrInvalidUser, ErrCallback,
 // ErrSessionTooLarge or ErrConfig; every outcome is logged.
-func (a *Auth[T]) signInUser(w http.ResponseWriter, r *http.Request, user *User[T], creds *Credentials, attrs []slog.Attr) (redirect string, err error) {
+func (a *Auth[T]) signInUser(w http.ResponseWriter, r *http.Request, user *User[T], via signInVia, attrs []slog.Attr) (redirect string, err error) {
 	ctx := r.Context()
 	log := func(level slog.Level, msg, event, reason string) {
 		a.logDecision(ctx, level, msg, append([]slog.Attr{slog.String("event", event), slog.String("reason", reason)}, attrs...)...)
@@ -147,8 +157,11 @@ func (a *Auth[T]) signInUser(w http.ResponseWriter, r *http.Request, user *User[
 		return "", fmt.Errorf("%w: no ID", ErrInvalidUser)
 	}
 	account := credentialsAccount(user)
+	if via.account != nil {
+		account = *via.account
+	}
 	if cb := a.cfg.Callbacks.SignIn; cb != nil {
-		d, err := cb(ctx, SignInParams[T]{User: user, Account: account, Credentials: creds})
+		d, err := cb(ctx, SignInParams[T]{User: user, Account: account, Credentials: via.creds, Profile: via.profile})
 		switch {
 		case err != nil:
 			log(slog.LevelError, "authgate: sign-in denied", "signin_denied", "signIn callback: "+err.Error())
@@ -161,7 +174,7 @@ func (a *Auth[T]) signInUser(w http.ResponseWriter, r *http.Request, user *User[
 			return "", fmt.Errorf("%w: the signIn callback denied %q", ErrAccessDenied, user.ID)
 		}
 	}
-	tok, err := a.runJWT(ctx, JWTParams[T]{Token: tokenFromUser(user), Trigger: TriggerSignIn, User: user, Account: &account})
+	tok, err := a.runJWT(ctx, JWTParams[T]{Token: tokenFromUser(user), Trigger: TriggerSignIn, User: user, Account: &account, Profile: via.profile})
 	if err == nil {
 		err = a.issue(w, r, tok)
 	}

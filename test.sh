@@ -4,8 +4,9 @@
 #
 # The repository is a Go workspace (go.work): the authgate module at the
 # root, the demo in cmd/authgate-demo (its own module, so SQLite and chromedp
-# never become dependencies of authgate) and the comparison benchmarks in
-# bench/. `go test ./...` alone covers only the root module.
+# never become dependencies of authgate), the comparison benchmarks in
+# bench/ and the OAuth providers in providers/ (x/oauth2 and go-oidc stay out
+# of authgate's module too). `go test ./...` alone covers only the root module.
 set -euo pipefail
 cd "$(dirname "$0")"
-go test "$@" ./... ./cmd/authgate-demo/... ./bench/...
+go test "$@" ./... ./cmd/authgate-demo/... ./bench/... ./providers/...

@@ -334,3 +334,78 @@ func TestAvailabilityFloodIsBounded(t *testing.T) {
 		t.Errorf("GET /session p99 during the flood %v, want at most 50 ms", p99)
 	}
 }
+
+// countingHasher is BcryptHasher counting its comparisons.
+type countingHasher struct {
+	authgate.BcryptHasher
+	n atomic.Int64
+}
+
+func (h *countingHasher) Compare(hash, password string) error {
+	h.n.Add(1)
+	return h.BcryptHasher.Compare(hash, password)
+}
+
+func TestAvailabilityAttackersAreStillThrottled(t *testing.T) {
+	// What counts failures still refuses guessing with the default
+	// budgets: 10 per account and address, 50 per account across
+	// addresses, 50 per address across accounts; each allowed attempt
+	// costs exactly one bcrypt, and an unknown account is answered as a
+	// known one.
+	h := &countingHasher{}
+	s := newAvailabilitySite(t, func(cfg *authgate.Config[struct{}]) {
+		cfg.Hasher = h
+		cfg.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+	})
+	type answer struct {
+		code  int
+		retry string
+		body  string
+	}
+	attempt := func(addr, user string) answer {
+		b := s.browser(t)
+		b.xff = addr
+		form := url.Values{"username": {user}, "password": {"guess"}, "csrfToken": {b.token}, "json": {"true"}}
+		req, _ := http.NewRequest("POST", s.srv.URL+"/api/auth/callback/credentials", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("X-Forwarded-For", addr)
+		res, err := b.hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		return answer{res.StatusCode, res.Header.Get("Retry-After"), string(body)}
+	}
+	tests := []struct {
+		name      string
+		allowed   int
+		next      func(i int) (addr, user string)
+		refusedBy string
+	}{
+		{"one account from one address", 10, func(int) (string, string) { return "203.0.113.1", "user-victim1" }, "the (account, address) budget"},
+		{"one account from many addresses", 50, func(i int) (string, string) { return fmt.Sprintf("198.51.100.%d", i+1), "user-victim2" }, "the account's budget"},
+		{"many accounts from one address", 50, func(i int) (string, string) { return "203.0.113.99", fmt.Sprintf("user-spray%02d", i) }, "the address's budget"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := h.n.Load()
+			for i := range tt.allowed {
+				if a := attempt(tt.next(i)); a.code != 401 {
+					t.Fatalf("attempt %d: got %d %s, want 401", i+1, a.code, a.body)
+				}
+			}
+			a := attempt(tt.next(tt.allowed))
+			if a.code != 429 || a.retry == "" || !strings.Contains(a.body, "error=TooManyAttempts") {
+				t.Errorf("attempt %d: got %d Retry-After %q %s, want 429 from %s", tt.allowed+1, a.code, a.retry, a.body, tt.refusedBy)
+			}
+			if n := h.n.Load() - before; n != int64(tt.allowed) {
+				t.Errorf("got %d bcrypt comparisons for %d allowed attempts and one refused, want one per allowed attempt", n, tt.allowed)
+			}
+			t.Logf("%s: %d failures answered 401, then 429 with Retry-After %s s", tt.name, tt.allowed, a.retry)
+		})
+	}
+	if known, unknown := attempt("192.0.2.77", "user-known"), attempt("192.0.2.78", "nobody"); known != unknown {
+		t.Errorf("a known and an unknown account answered differently: %+v vs %+v", known, unknown)
+	}
+}
