@@ -213,6 +213,12 @@ func TestSharedSessions(t *testing.T) {
 				if code != 200 || field(sess, "user", "name") != "bob" || field(sess, "user", "id") != "u-bob" || field(sess, "plan") != "go" {
 					t.Fatalf("NextAuth's session: %d %v", code, sess)
 				}
+				if format == "nextauth-v4" {
+					// getServerSession, as a Next.js route handler calls it.
+					if code, sess := b.do("GET", "/api/node/session", nil); code != 200 || field(sess, "user", "id") != "u-bob" || field(sess, "plan") != "go" {
+						t.Fatalf("getServerSession: %d %v", code, sess)
+					}
+				}
 				code, tok := b.do("GET", s.token, nil)
 				if code != 200 || tok["sub"] != "u-bob" || tok["role"] != "user" || tok["aud"] != s.srv.URL || tok["auth_time"] == nil || tok["sid"] == nil {
 					t.Fatalf("getToken: %d %v", code, tok)
