@@ -5,7 +5,9 @@
 # The repository is a Go workspace (go.work): the authgate module at the
 # root, the demo in cmd/authgate-demo (its own module, so SQLite and chromedp
 # never become dependencies of authgate) and the comparison benchmarks in
-# bench/. `go test ./...` alone covers only the root module.
+# bench/, and the Redis stores in redisstore/ (their own module, so go-redis
+# stays out of authgate; their integration tests start redis-server).
+# `go test ./...` alone covers only the root module.
 set -euo pipefail
 cd "$(dirname "$0")"
 go test "$@" ./... ./cmd/authgate-demo/... ./bench/... ./redisstore/...
