@@ -107,7 +107,7 @@ func New[T any](cfg Config[T]) (*Auth[T], error) {
 	a.checker = &passwordChecker{hasher: cfg.Hasher, slots: make(chan struct{}, n), dummy: dummy, wait: hashWait}
 
 	if a.errorFn == nil {
-		a.errorFn = a.DefaultErrorHandler
+		a.errorFn = DefaultErrorHandler
 	}
 	a.handler = a.newHandler()
 	return a, nil

@@ -11,6 +11,9 @@ import (
 	"net/url"
 )
 
+// errBodyTooLarge reports a body over [Config.MaxBodyBytes].
+var errBodyTooLarge = errors.New("authgate: request body too large")
+
 // errBadBody reports a body authgate cannot read as form or JSON fields.
 var errBadBody = errors.New("authgate: malformed request body")
 
@@ -29,14 +32,14 @@ type body struct {
 // be a single string: a repeated form field or JSON key, or a JSON value of
 // another type (null included; "data" excepted), is refused, never silently
 // picked. Errors wrap
-// ErrBodyTooLarge, errUnsupportedMedia or errBadBody.
+// errBodyTooLarge, errUnsupportedMedia or errBadBody.
 func readBody(w http.ResponseWriter, r *http.Request, max int64) (body, error) {
 	var b body
 	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return b, ErrBodyTooLarge
+			return b, errBodyTooLarge
 		}
 		return b, fmt.Errorf("%w: %w", errBadBody, err)
 	}

@@ -39,9 +39,9 @@ type Config[T any] struct {
 	// Authorize checks submitted credentials and returns the user, or nil
 	// when they are wrong. It receives the submitted fields without the
 	// protocol's own (csrfToken, callbackUrl, json, redirect). Use
-	// [Credentials.CheckPassword] to compare the password, also for unknown
-	// users (pass an empty hash), so that every attempt costs one hash
-	// comparison. Returning a *[CredentialsError] chooses the error code
+	// [Credentials.PasswordMatches] to compare the password, also for
+	// unknown users (pass an empty hash), so that every attempt costs one
+	// hash comparison. Returning a *[CredentialsError] chooses the error code
 	// shown to the client; any other error is logged and answered as
 	// "CredentialsSignin". Required.
 	Authorize func(ctx context.Context, c *Credentials) (*User[T], error)
@@ -88,7 +88,7 @@ type Config[T any] struct {
 
 	// Limiter throttles sign-in attempts per account and per client
 	// address before any password work. The default is an in-memory limiter
-	// (see [NewMemoryLimiter]).
+	// (see [NewMemoryLimiter]); [NoLimiter] switches throttling off.
 	Limiter Limiter
 
 	// Revocations remembers signed-out sessions server-side. The default is
@@ -128,10 +128,9 @@ type Config[T any] struct {
 	Logger *slog.Logger
 
 	// ErrorHandler writes the response when a guard refuses a request; err
-	// wraps [ErrUnauthenticated] or [ErrForbidden]. The default answers
-	// browser navigations (GET with Accept: text/html) to an anonymous
-	// request with a redirect to the sign-in page carrying callbackUrl, and
-	// everything else with 401 or 403 and a small JSON body.
+	// is a [*GuardError] wrapping [ErrUnauthenticated] or [ErrForbidden].
+	// The default is [DefaultErrorHandler], which a custom handler can call
+	// for the cases it does not handle itself.
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
 
 	// Now is the clock. The default is [time.Now]; tests inject their own.

@@ -18,11 +18,19 @@ func NewContext[T any](ctx context.Context, s *Session[T]) context.Context {
 }
 
 // FromContext returns the session that [Auth.Middleware] (or [NewContext])
-// stored in ctx. It reports false for an anonymous request or when the
-// session's claim type is not T. It never panics.
+// stored in ctx, for code that has a context but no [Auth]. It reports
+// false for an anonymous request, and also when T is not the claim type
+// the session was stored with: prefer [Auth.Session], which cannot be asked
+// for the wrong type. It never panics.
 func FromContext[T any](ctx context.Context) (*Session[T], bool) {
 	s, ok := ctx.Value(ctxKey{}).(*Session[T])
 	return s, ok && s != nil
+}
+
+// contextWithAnonymous marks ctx as examined by the middleware and found
+// without a valid session.
+func contextWithAnonymous(ctx context.Context) context.Context {
+	return context.WithValue(ctx, ctxKey{}, anonymous{})
 }
 
 // examined reports whether the middleware already looked at this request.

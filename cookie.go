@@ -11,10 +11,6 @@ import (
 // and attributes. A longer session value is split into name.0, name.1, …
 const chunkSize = 3933
 
-// clockSkew is how far in the future an issued-at time may lie before the
-// token is refused.
-const clockSkew = 15 * time.Second
-
 // cookieIter walks the cookies of a request's Cookie headers without
 // allocating. It does not unquote or validate values; the codec does.
 type cookieIter struct {

@@ -1,9 +1,6 @@
 package authgate
 
-import (
-	"strings"
-	"time"
-)
+import "strings"
 
 // User is what [Config.Authorize] returns for valid credentials. ID is
 // required and must be unique and stable: it becomes the token's subject.
@@ -67,37 +64,6 @@ func (c *Credentials) PasswordMatches(hash string) bool {
 		c.busy = true
 	}
 	return ok
-}
-
-// passwordChecker runs bounded, enumeration-safe comparisons.
-type passwordChecker struct {
-	hasher PasswordHasher
-	slots  chan struct{}
-	dummy  string
-	wait   time.Duration
-}
-
-// hashWait is how long a sign-in waits for a comparison slot.
-const hashWait = 100 * time.Millisecond
-
-func (p *passwordChecker) compare(hash, password string) (ok, busy bool) {
-	select {
-	case p.slots <- struct{}{}:
-	default:
-		t := time.NewTimer(p.wait)
-		defer t.Stop()
-		select {
-		case p.slots <- struct{}{}:
-		case <-t.C:
-			return false, true
-		}
-	}
-	defer func() { <-p.slots }()
-	if hash == "" {
-		p.hasher.Compare(p.dummy, password)
-		return false, false
-	}
-	return p.hasher.Compare(hash, password) == nil, false
 }
 
 // defaultAccountKey is the default [Config.AccountKey].

@@ -5,10 +5,13 @@ import (
 	"fmt"
 )
 
-// Sentinel errors. Every error that authgate returns wraps one of these, so
-// callers test them with [errors.Is]. None of their messages reach a client.
+// Sentinel errors. Every error that authgate's functions and methods return
+// wraps one of these, so callers test them with [errors.Is]; the doc of
+// each function says which. None of their messages reach a client.
 var (
-	// ErrConfig reports an invalid [Config]; [New] wraps it with the reason.
+	// ErrConfig reports an invalid [Config] ([New] wraps it with the
+	// reason), or a claims type or custom [Codec] that cannot encode a
+	// token.
 	ErrConfig = errors.New("authgate: invalid configuration")
 
 	// ErrNoSession reports that a request carries no session cookie at all.
@@ -20,16 +23,33 @@ var (
 	ErrInvalidSession = errors.New("authgate: invalid session cookie")
 
 	// ErrSessionExpired reports a session past its idle timeout or its
-	// absolute lifetime, or one dated in the future.
+	// absolute lifetime.
 	ErrSessionExpired = errors.New("authgate: session expired")
 
 	// ErrSessionRevoked reports a session that was signed out or revoked
-	// server-side.
+	// server-side, or whose revocation state could not be read (then it
+	// also wraps [ErrStore]: fail closed).
 	ErrSessionRevoked = errors.New("authgate: session revoked")
 
 	// ErrSessionTooLarge reports a session that does not fit in
 	// [Config.MaxCookieChunks] cookies.
 	ErrSessionTooLarge = errors.New("authgate: session too large")
+
+	// ErrInvalidUser reports a [User] without an ID: from Authorize, or
+	// passed to [Auth.SignIn] or [Auth.NewSessionCookies].
+	ErrInvalidUser = errors.New("authgate: user without ID")
+
+	// ErrAccessDenied reports a sign-in the [Callbacks.SignIn] callback
+	// denied or redirected ([Auth.SignIn]).
+	ErrAccessDenied = errors.New("authgate: access denied")
+
+	// ErrCallback reports a callback that failed or returned nothing; it
+	// wraps the callback's own error.
+	ErrCallback = errors.New("authgate: callback failed")
+
+	// ErrStore reports a [Limiter] or [RevocationStore] that failed; it
+	// wraps the store's own error.
+	ErrStore = errors.New("authgate: store failed")
 
 	// ErrPasswordTooLong reports a password longer than bcrypt's 72-byte
 	// limit. It is refused both when hashing and when checking, so a long
@@ -39,34 +59,36 @@ var (
 	// ErrPasswordMismatch reports a password that does not match its hash.
 	ErrPasswordMismatch = errors.New("authgate: password does not match")
 
-	// ErrCSRF reports a missing or mismatched CSRF token, or a cross-origin
-	// unsafe request.
-	ErrCSRF = errors.New("authgate: csrf check failed")
-
-	// ErrUnauthenticated is passed to [Config.ErrorHandler] when a guard
-	// meets an anonymous request.
+	// ErrUnauthenticated is passed to [Config.ErrorHandler] (inside a
+	// [*GuardError]) when a guard meets an anonymous request.
 	ErrUnauthenticated = errors.New("authgate: authentication required")
 
-	// ErrForbidden is passed to [Config.ErrorHandler] when a guard meets a
-	// session that lacks the required role.
+	// ErrForbidden is passed to [Config.ErrorHandler] (inside a
+	// [*GuardError]) when a guard meets a session that lacks the required
+	// role.
 	ErrForbidden = errors.New("authgate: forbidden")
 
-	// ErrFreshAuthRequired is passed to [Config.ErrorHandler] by
-	// [Auth.RequireFreshAuth] when the session's sign-in is too old. It
-	// wraps [ErrUnauthenticated], so handlers that only know that error
-	// treat it as "sign in (again)".
+	// ErrFreshAuthRequired is passed to [Config.ErrorHandler] (inside a
+	// [*GuardError]) by [Auth.RequireFreshAuth] when the session's sign-in
+	// is too old. It wraps [ErrUnauthenticated], so handlers that only know
+	// that error treat it as "sign in (again)".
 	ErrFreshAuthRequired = fmt.Errorf("%w: a recent sign-in is required", ErrUnauthenticated)
-
-	// ErrThrottled reports a sign-in attempt refused by the [Limiter].
-	ErrThrottled = errors.New("authgate: too many attempts")
-
-	// ErrBusy reports a sign-in refused because too many password checks
-	// are already running.
-	ErrBusy = errors.New("authgate: too many concurrent password checks")
-
-	// ErrBodyTooLarge reports a request body over the configured limit.
-	ErrBodyTooLarge = errors.New("authgate: request body too large")
 )
+
+// GuardError is the error a guard passes to [Config.ErrorHandler]. Err
+// wraps [ErrUnauthenticated] (possibly as [ErrFreshAuthRequired]) or
+// [ErrForbidden]; SignInURL is the sign-in page with a validated
+// callbackUrl back to the refused request, so a handler (and
+// [DefaultErrorHandler]) can redirect without the [Auth].
+type GuardError struct {
+	Err       error
+	SignInURL string
+}
+
+func (e *GuardError) Error() string { return e.Err.Error() }
+
+// Unwrap returns Err, so errors.Is(err, ErrUnauthenticated) works.
+func (e *GuardError) Unwrap() error { return e.Err }
 
 // CredentialsError lets an [Config.Authorize] function choose the error code
 // shown to the client (the "error" query parameter), for example
@@ -80,3 +102,43 @@ type CredentialsError struct {
 }
 
 func (e *CredentialsError) Error() string { return "authgate: credentials refused: " + e.Code }
+
+// Error codes authgate puts in the "error" query parameter of the URLs it
+// answers with. CredentialsSignin, AccessDenied and Configuration are
+// NextAuth's; the others are authgate's additions, shown by the built-in
+// sign-in page.
+const (
+	// CodeCredentialsSignin: wrong credentials (401).
+	CodeCredentialsSignin = "CredentialsSignin"
+	// CodeAccessDenied: the SignIn callback denied the user (403).
+	CodeAccessDenied = "AccessDenied"
+	// CodeConfiguration: a server-side fault, such as a failing callback
+	// (500).
+	CodeConfiguration = "Configuration"
+	// CodeMissingCSRF: the CSRF check failed (403).
+	CodeMissingCSRF = "MissingCSRF"
+	// CodeTooManyAttempts comes with 429 and Retry-After when the
+	// [Limiter] refuses a sign-in.
+	CodeTooManyAttempts = "TooManyAttempts"
+	// CodeBusy comes with 503 and Retry-After when the password checks
+	// are saturated or a store failed.
+	CodeBusy = "Busy"
+	// CodeBadRequest answers a body that is not form or JSON fields of the
+	// expected types.
+	CodeBadRequest = "BadRequest"
+)
+
+// validCode reports whether s is a safe error code: 1 to 64 ASCII letters,
+// digits, '-' or '_'.
+func validCode(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}

@@ -6,10 +6,11 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 )
 
 // RequireAuth lets signed-in requests through to next and refuses anonymous
-// ones through [Config.ErrorHandler] with an error wrapping
+// ones through [Config.ErrorHandler] with a [*GuardError] wrapping
 // [ErrUnauthenticated]: by default a redirect to the sign-in page (with a
 // validated callbackUrl) for browser navigations, else 401 with a JSON body.
 // It uses the session [Auth.Middleware] loaded, and loads it itself when
@@ -42,6 +43,32 @@ func (a *Auth[T]) RequireRole(roles ...string) func(http.Handler) http.Handler {
 	})
 }
 
+// RequireFreshAuth returns a guard for sensitive routes (changing the
+// password or e-mail address, deleting the account): it lets a request
+// through only when its session signed in at most maxAge ago. Re-issuing a
+// session never makes it fresh; only signing in again does.
+//
+// Anonymous requests are refused as by [Auth.RequireAuth]. A session whose
+// sign-in is older than maxAge is refused through [Config.ErrorHandler]
+// with [ErrFreshAuthRequired], which wraps [ErrUnauthenticated]: by default
+// browser navigations go to the sign-in page with a callbackUrl back, and
+// other requests get 401. Sign-in times have one-second resolution and are
+// rounded down, so the check errs on the side of asking again.
+//
+// It panics when maxAge is not positive: a programming error caught at
+// start-up.
+func (a *Auth[T]) RequireFreshAuth(maxAge time.Duration) func(http.Handler) http.Handler {
+	if maxAge <= 0 {
+		panic("authgate: RequireFreshAuth needs a positive maxAge")
+	}
+	return a.guard(func(s *Session[T]) error {
+		if a.now().Sub(s.AuthTime()) > maxAge {
+			return ErrFreshAuthRequired
+		}
+		return nil
+	})
+}
+
 // guard returns middleware that passes a signed-in request to next when
 // deny (if any) returns nil for its session, and otherwise refuses it
 // through the error handler: ErrUnauthenticated when anonymous, else
@@ -51,12 +78,12 @@ func (a *Auth[T]) guard(deny func(*Session[T]) error) func(http.Handler) http.Ha
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			s, r := a.sessionFor(w, r)
 			if s == nil {
-				a.errorFn(w, r, ErrUnauthenticated)
+				a.refuse(w, r, ErrUnauthenticated)
 				return
 			}
 			if deny != nil {
 				if err := deny(s); err != nil {
-					a.errorFn(w, r, err)
+					a.refuse(w, r, err)
 					return
 				}
 			}
@@ -65,8 +92,15 @@ func (a *Auth[T]) guard(deny func(*Session[T]) error) func(http.Handler) http.Ha
 	}
 }
 
+// refuse hands err to the error handler as a *GuardError.
+func (a *Auth[T]) refuse(w http.ResponseWriter, r *http.Request, err error) {
+	back := a.redirectURL(r.Context(), r.URL.RequestURI())
+	a.errorFn(w, r, &GuardError{Err: err, SignInURL: a.signInPage() + "?callbackUrl=" + url.QueryEscape(back)})
+}
+
 // sessionFor returns the request's session (nil when anonymous) and the
-// request to pass on, loading the session when no middleware did.
+// request to pass on, loading (and when due re-issuing) the session when
+// no middleware did.
 func (a *Auth[T]) sessionFor(w http.ResponseWriter, r *http.Request) (*Session[T], *http.Request) {
 	if s, ok := FromContext[T](r.Context()); ok {
 		return s, r
@@ -83,16 +117,15 @@ func (a *Auth[T]) sessionFor(w http.ResponseWriter, r *http.Request) (*Session[T
 }
 
 // DefaultErrorHandler is what guards use when [Config.ErrorHandler] is
-// nil: browser navigations (GET or HEAD with Accept: text/html, or
-// Sec-Fetch-Mode: navigate) of anonymous users are redirected to the
-// sign-in page with this request's URL as a validated callbackUrl;
+// nil, and what a custom ErrorHandler can fall back to: browser navigations
+// (GET or HEAD with Accept: text/html, or Sec-Fetch-Mode: navigate) refused
+// with [ErrUnauthenticated] are redirected to the [GuardError]'s SignInURL;
 // everything else gets 401 {"error":"unauthenticated"} or 403
-// {"error":"forbidden"}. It never writes err's text. A custom ErrorHandler
-// can handle some cases itself and pass the rest here.
-func (a *Auth[T]) DefaultErrorHandler(w http.ResponseWriter, r *http.Request, err error) {
-	if errors.Is(err, ErrUnauthenticated) && isNavigation(r) {
-		target := a.signInPage() + "?callbackUrl=" + url.QueryEscape(a.redirectURL(r.Context(), r.URL.RequestURI()))
-		http.Redirect(w, r, target, http.StatusFound)
+// {"error":"forbidden"}. It never writes err's text.
+func DefaultErrorHandler(w http.ResponseWriter, r *http.Request, err error) {
+	var ge *GuardError
+	if errors.Is(err, ErrUnauthenticated) && isNavigation(r) && errors.As(err, &ge) && ge.SignInURL != "" {
+		http.Redirect(w, r, ge.SignInURL, http.StatusFound)
 		return
 	}
 	status, code := http.StatusUnauthorized, "unauthenticated"

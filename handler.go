@@ -10,23 +10,6 @@ import (
 	"time"
 )
 
-// Error codes authgate puts in the "error" query parameter. The first two
-// are NextAuth's; the others are authgate's additions.
-const (
-	CodeCredentialsSignin = "CredentialsSignin"
-	CodeAccessDenied      = "AccessDenied"
-	CodeConfiguration     = "Configuration"
-	CodeMissingCSRF       = "MissingCSRF"
-	// CodeTooManyAttempts comes with 429 and Retry-After when the
-	// [Limiter] refuses a sign-in.
-	CodeTooManyAttempts = "TooManyAttempts"
-	// CodeBusy comes with 503 and Retry-After when too many password
-	// checks are running.
-	CodeBusy = "Busy"
-	// CodeBadRequest answers a body that is not form or JSON string fields.
-	CodeBadRequest = "BadRequest"
-)
-
 // Handler returns the handler of NextAuth v4's REST protocol, to mount at
 // [Config.BasePath] plus "/":
 //
@@ -167,53 +150,22 @@ func (a *Auth[T]) serveSignInPost(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// serveSignOut is POST /signout: it revokes the session server-side,
-// clears every session cookie and sends the client to callbackUrl.
+// serveSignOut is POST /signout: [Auth.SignOut], then the client is sent
+// to callbackUrl.
 func (a *Auth[T]) serveSignOut(w http.ResponseWriter, r *http.Request) {
 	b, jsonMode, ok := a.protectedPOST(w, r, a.url("/signout", "csrf", "true", "error", CodeMissingCSRF))
 	if !ok {
 		return
 	}
-	ctx := r.Context()
 	target := a.callbackURL(w, r, b.fields)
-	var tok *Token[T]
-	if raw, err := a.sessionValue(r); err == nil {
-		if t, err := a.decodeToken(raw); err == nil && a.checkToken(ctx, t, a.now()) == nil {
-			tok = t
-		}
-	}
-	if tok != nil && a.cfg.Revocations != nil {
-		// Another copy of this cookie (a thief's) may have been re-issued
-		// later than this one and expire later: the session id must stay
-		// revoked as long as any copy could still be valid, which is at
-		// most MaxAge from now (no copy can be re-issued once it is
-		// revoked), and never past the absolute lifetime.
-		until := min(a.now().Add(a.cfg.MaxAge+clockSkew).Unix(), tok.AuthTime+int64(a.cfg.MaxLifetime/time.Second))
-		if err := a.cfg.Revocations.RevokeSession(ctx, tok.ID, time.Unix(until, 0)); err != nil {
-			a.logDecision(ctx, slog.LevelError, "authgate: revoke session failed",
-				slog.String("event", "signout_error"), slog.String("reason", err.Error()))
-		}
-	}
-	a.deleteSessionCookies(w, r, nil)
-	attrs := []slog.Attr{slog.String("event", "signout")}
-	if tok != nil {
-		attrs = append(attrs, slog.String("sub", tok.Subject))
-	}
-	a.logDecision(ctx, slog.LevelInfo, "authgate: signed out", attrs...)
-	if a.cfg.Events.SignOut != nil {
-		var t *Token[T]
-		if tok != nil {
-			t = cloneToken(tok) // tok may be shared through the cache
-		}
-		a.cfg.Events.SignOut(ctx, SignOutEvent[T]{Token: t})
-	}
+	a.SignOut(w, r) // a revocation failure is logged; the cookies are cleared all the same
 	a.answer(w, r, jsonMode, http.StatusOK, target)
 }
 
 // serveLog accepts next-auth/react's client log beacons (bounded) and
 // ignores them.
 func (a *Auth[T]) serveLog(w http.ResponseWriter, r *http.Request) {
-	if _, err := readBody(w, r, a.cfg.MaxBodyBytes); errors.Is(err, ErrBodyTooLarge) {
+	if _, err := readBody(w, r, a.cfg.MaxBodyBytes); errors.Is(err, errBodyTooLarge) {
 		writeJSON(w, http.StatusRequestEntityTooLarge, struct{}{})
 		return
 	}
@@ -284,7 +236,7 @@ func (a *Auth[T]) answer(w http.ResponseWriter, r *http.Request, jsonMode bool, 
 func (a *Auth[T]) writeBodyError(w http.ResponseWriter, r *http.Request, err error, withURL bool) {
 	status := http.StatusBadRequest
 	switch {
-	case errors.Is(err, ErrBodyTooLarge):
+	case errors.Is(err, errBodyTooLarge):
 		status = http.StatusRequestEntityTooLarge
 	case errors.Is(err, errUnsupportedMedia):
 		status = http.StatusUnsupportedMediaType

@@ -3,6 +3,7 @@ package authgate
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
 )
@@ -80,8 +81,40 @@ func HashPassword(password string) (string, error) {
 
 // CheckPassword reports whether password matches a bcrypt hash: nil when it
 // does, an error wrapping [ErrPasswordMismatch] or [ErrPasswordTooLong]
-// otherwise. Inside [Config.Authorize], prefer [Credentials.CheckPassword],
-// which also bounds concurrency and keeps unknown users indistinguishable.
+// otherwise. Inside [Config.Authorize], use [Credentials.PasswordMatches]
+// instead, which also bounds concurrency and keeps unknown users
+// indistinguishable.
 func CheckPassword(hash, password string) error {
 	return BcryptHasher{}.Compare(hash, password)
+}
+
+// passwordChecker runs bounded, enumeration-safe comparisons.
+type passwordChecker struct {
+	hasher PasswordHasher
+	slots  chan struct{}
+	dummy  string
+	wait   time.Duration
+}
+
+// hashWait is how long a sign-in waits for a comparison slot.
+const hashWait = 100 * time.Millisecond
+
+func (p *passwordChecker) compare(hash, password string) (ok, busy bool) {
+	select {
+	case p.slots <- struct{}{}:
+	default:
+		t := time.NewTimer(p.wait)
+		defer t.Stop()
+		select {
+		case p.slots <- struct{}{}:
+		case <-t.C:
+			return false, true
+		}
+	}
+	defer func() { <-p.slots }()
+	if hash == "" {
+		p.hasher.Compare(p.dummy, password)
+		return false, false
+	}
+	return p.hasher.Compare(hash, password) == nil, false
 }

@@ -2,6 +2,7 @@ package authgate
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -16,9 +17,9 @@ type signInResult struct {
 }
 
 // signIn runs the credentials flow after the CSRF check:
-// throttle → Authorize → signIn callback → jwt callback → cookie → event.
-// Every failure is logged once with its reason and answered with a code
-// that reveals nothing about which step failed for unknown vs known users.
+// throttle → Authorize (one password check) → signInUser. Every failure is
+// logged once with its reason and answered with a code that reveals
+// nothing about which step failed for unknown vs known users.
 func (a *Auth[T]) signIn(w http.ResponseWriter, r *http.Request, b body) signInResult {
 	ctx := r.Context()
 	fields := make(map[string]string, len(b.fields))
@@ -28,31 +29,27 @@ func (a *Auth[T]) signIn(w http.ResponseWriter, r *http.Request, b body) signInR
 		}
 	}
 	creds := &Credentials{fields: fields, checker: a.checker}
-	now := a.now()
-	att := Attempt{Account: a.accountKey(creds), Addr: a.clientAddr(r), Time: now}
+	att := Attempt{Account: a.accountKey(creds), Addr: a.clientAddr(r), Time: a.now()}
+	base := []slog.Attr{slog.String("account", att.Account), slog.String("addr", att.Addr)}
 	logAttrs := func(event, reason string) []slog.Attr {
-		return []slog.Attr{slog.String("event", event), slog.String("reason", reason),
-			slog.String("account", att.Account), slog.String("addr", att.Addr)}
+		return append([]slog.Attr{slog.String("event", event), slog.String("reason", reason)}, base...)
 	}
 	failed := signInResult{status: http.StatusUnauthorized,
 		url: a.url("/error", "error", CodeCredentialsSignin, "provider", "credentials")}
+	busy := signInResult{status: http.StatusServiceUnavailable, url: a.url("/error", "error", CodeBusy), retryAfter: time.Second}
 
-	if a.cfg.Limiter != nil {
-		retry, err := a.cfg.Limiter.Allow(ctx, att)
-		if err != nil {
-			a.logDecision(ctx, slog.LevelError, "authgate: sign-in refused", logAttrs("signin_failed", "limiter: "+err.Error())...)
-			return signInResult{status: http.StatusServiceUnavailable, url: a.url("/error", "error", CodeBusy), retryAfter: time.Second}
-		}
-		if retry > 0 {
-			a.logDecision(ctx, slog.LevelWarn, "authgate: sign-in throttled", logAttrs("signin_throttled", "too many attempts")...)
-			return signInResult{status: http.StatusTooManyRequests, url: a.url("/error", "error", CodeTooManyAttempts), retryAfter: retry}
-		}
+	retry, err := a.cfg.Limiter.Allow(ctx, att)
+	if err != nil {
+		a.logDecision(ctx, slog.LevelError, "authgate: sign-in refused", logAttrs("signin_failed", "limiter: "+err.Error())...)
+		return busy
+	}
+	if retry > 0 {
+		a.logDecision(ctx, slog.LevelWarn, "authgate: sign-in throttled", logAttrs("signin_throttled", "too many attempts")...)
+		return signInResult{status: http.StatusTooManyRequests, url: a.url("/error", "error", CodeTooManyAttempts), retryAfter: retry}
 	}
 	record := func(ok bool) {
-		if a.cfg.Limiter != nil {
-			if err := a.cfg.Limiter.Record(ctx, att, ok); err != nil {
-				a.logDecision(ctx, slog.LevelError, "authgate: limiter record failed", logAttrs("limiter_error", err.Error())...)
-			}
+		if err := a.cfg.Limiter.Record(ctx, att, ok); err != nil {
+			a.logDecision(ctx, slog.LevelError, "authgate: limiter record failed", logAttrs("limiter_error", err.Error())...)
 		}
 	}
 
@@ -68,7 +65,7 @@ func (a *Auth[T]) signIn(w http.ResponseWriter, r *http.Request, b body) signInR
 	user, err := a.cfg.Authorize(ctx, creds)
 	if creds.busy {
 		a.logDecision(ctx, slog.LevelWarn, "authgate: sign-in refused", logAttrs("signin_busy", "no password check slot")...)
-		return signInResult{status: http.StatusServiceUnavailable, url: a.url("/error", "error", CodeBusy), retryAfter: time.Second}
+		return busy
 	}
 	if user == nil || err != nil {
 		if !creds.compared {
@@ -76,7 +73,7 @@ func (a *Auth[T]) signIn(w http.ResponseWriter, r *http.Request, b body) signInR
 			// lookup error): compare anyway so the attempt costs the same.
 			creds.PasswordMatches("")
 			if creds.busy {
-				return signInResult{status: http.StatusServiceUnavailable, url: a.url("/error", "error", CodeBusy), retryAfter: time.Second}
+				return busy
 			}
 		}
 		record(false)
@@ -92,46 +89,91 @@ func (a *Auth[T]) signIn(w http.ResponseWriter, r *http.Request, b body) signInR
 		}
 		return failed
 	}
-	if user.ID == "" {
-		record(false)
-		a.logDecision(ctx, slog.LevelError, "authgate: sign-in failed", logAttrs("signin_failed", "Authorize returned a user without ID")...)
-		return signInResult{status: http.StatusInternalServerError, url: a.url("/error", "error", CodeConfiguration)}
-	}
 	record(true)
 
-	account := Account{Provider: "credentials", Type: "credentials", ProviderAccountID: user.ID}
+	redirect, err := a.signInUser(w, r, user, creds, base)
+	switch {
+	case errors.Is(err, ErrAccessDenied):
+		return signInResult{status: http.StatusForbidden, url: a.url("/error", "error", CodeAccessDenied)}
+	case err != nil:
+		return signInResult{status: http.StatusInternalServerError, url: a.url("/error", "error", CodeConfiguration)}
+	case redirect != "":
+		return signInResult{status: http.StatusOK, url: redirect} // as NextAuth: 200, no session
+	}
+	return signInResult{status: http.StatusOK, url: a.callbackURL(w, r, b.fields)}
+}
+
+// SignIn signs user in on w as a successful credentials sign-in does after
+// the password check: the SignIn callback decides, the JWT callback runs
+// with TriggerSignIn, the session cookie is set (stale chunks of an older
+// session cleared), the CSRF token is rotated, and the sign-in is logged
+// and reported to [Events.SignIn]. It is for flows that authenticate the
+// user another way: signing in right after sign-up, a magic link, tests.
+// Call it before writing the response body.
+//
+// When the SignIn callback denies the user, or answers [RedirectTo], no
+// session is set and the error wraps [ErrAccessDenied]. Other errors wrap
+// [ErrInvalidUser] (nil user or empty ID), [ErrCallback],
+// [ErrSessionTooLarge] or [ErrConfig].
+func (a *Auth[T]) SignIn(w http.ResponseWriter, r *http.Request, user *User[T]) error {
+	redirect, err := a.signInUser(w, r, user, nil, []slog.Attr{slog.String("addr", a.clientAddr(r))})
+	if err == nil && redirect != "" {
+		err = fmt.Errorf("%w: the signIn callback redirects", ErrAccessDenied)
+	}
+	return err
+}
+
+// signInUser completes every sign-in once the user is authenticated: the
+// SignIn callback, the JWT callback with TriggerSignIn, the cookie, a new
+// CSRF token, the log line and the event. creds is nil outside the
+// credentials flow; attrs describe the client in the log. It returns the
+// SignIn callback's redirect (then no session was set), or an error
+// wrapping ErrAccessDenied, ErrInvalidUser, ErrCallback,
+// ErrSessionTooLarge or ErrConfig; every outcome is logged.
+func (a *Auth[T]) signInUser(w http.ResponseWriter, r *http.Request, user *User[T], creds *Credentials, attrs []slog.Attr) (redirect string, err error) {
+	ctx := r.Context()
+	log := func(level slog.Level, msg, event, reason string) {
+		a.logDecision(ctx, level, msg, append([]slog.Attr{slog.String("event", event), slog.String("reason", reason)}, attrs...)...)
+	}
+	if user == nil || user.ID == "" {
+		log(slog.LevelError, "authgate: sign-in failed", "signin_error", "user without ID")
+		return "", fmt.Errorf("%w: no ID", ErrInvalidUser)
+	}
+	account := credentialsAccount(user)
 	if cb := a.cfg.Callbacks.SignIn; cb != nil {
 		d, err := cb(ctx, SignInParams[T]{User: user, Account: account, Credentials: creds})
 		switch {
 		case err != nil:
-			a.logDecision(ctx, slog.LevelError, "authgate: sign-in denied", logAttrs("signin_denied", "signIn callback: "+err.Error())...)
-			return signInResult{status: http.StatusForbidden, url: a.url("/error", "error", CodeAccessDenied)}
+			log(slog.LevelError, "authgate: sign-in denied", "signin_denied", "signIn callback: "+err.Error())
+			return "", fmt.Errorf("%w: %w: signIn: %w", ErrAccessDenied, ErrCallback, err)
 		case d.redirect != "":
-			a.logDecision(ctx, slog.LevelInfo, "authgate: sign-in redirected", logAttrs("signin_redirected", "signIn callback")...)
-			return signInResult{status: http.StatusOK, url: a.redirectURL(ctx, d.redirect)} // as NextAuth: 200, no session
+			log(slog.LevelInfo, "authgate: sign-in redirected", "signin_redirected", "signIn callback")
+			return a.redirectURL(ctx, d.redirect), nil
 		case !d.allow:
-			a.logDecision(ctx, slog.LevelInfo, "authgate: sign-in denied", logAttrs("signin_denied", "signIn callback")...)
-			return signInResult{status: http.StatusForbidden, url: a.url("/error", "error", CodeAccessDenied)}
+			log(slog.LevelInfo, "authgate: sign-in denied", "signin_denied", "signIn callback")
+			return "", fmt.Errorf("%w: the signIn callback denied %q", ErrAccessDenied, user.ID)
 		}
 	}
-
 	tok, err := a.runJWT(ctx, JWTParams[T]{Token: tokenFromUser(user), Trigger: TriggerSignIn, User: user, Account: &account})
 	if err == nil {
-		err = a.issue(w, r, tok, now)
+		err = a.issue(w, r, tok)
 	}
 	if err != nil {
-		a.logDecision(ctx, slog.LevelError, "authgate: sign-in failed", logAttrs("signin_error", err.Error())...)
-		return signInResult{status: http.StatusInternalServerError, url: a.url("/error", "error", CodeConfiguration)}
+		log(slog.LevelError, "authgate: sign-in failed", "signin_error", err.Error())
+		return "", err
 	}
 	// A new session gets a new CSRF token: the pre-login one is dead.
 	a.newCSRF(w)
-	target := a.callbackURL(w, r, b.fields)
-	a.logDecision(ctx, slog.LevelInfo, "authgate: signed in",
-		slog.String("event", "signin"), slog.String("sub", tok.Subject), slog.String("addr", att.Addr))
+	a.logDecision(ctx, slog.LevelInfo, "authgate: signed in", append([]slog.Attr{slog.String("event", "signin"), slog.String("sub", tok.Subject)}, attrs...)...)
 	if a.cfg.Events.SignIn != nil {
 		a.cfg.Events.SignIn(ctx, SignInEvent[T]{User: user, Account: account, Token: tok})
 	}
-	return signInResult{status: http.StatusOK, url: target}
+	return "", nil
+}
+
+// credentialsAccount is the Account of a credentials sign-in of u.
+func credentialsAccount[T any](u *User[T]) Account {
+	return Account{Provider: "credentials", Type: "credentials", ProviderAccountID: u.ID}
 }
 
 // accountKey is the canonical account for throttling.
@@ -140,19 +182,4 @@ func (a *Auth[T]) accountKey(c *Credentials) string {
 		return a.cfg.AccountKey(c)
 	}
 	return defaultAccountKey(c)
-}
-
-// validCode reports whether s is a safe error code: 1 to 64 ASCII letters,
-// digits, '-' or '_'.
-func validCode(s string) bool {
-	if s == "" || len(s) > 64 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
 }

@@ -236,7 +236,7 @@ func (a *app) refuse(w http.ResponseWriter, r *http.Request, err error) {
 		http.Redirect(w, r, "/login?error=FreshSignIn&callbackUrl=%2Fdashboard", http.StatusSeeOther)
 		return
 	}
-	a.auth.DefaultErrorHandler(w, r, err)
+	authgate.DefaultErrorHandler(w, r, err)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

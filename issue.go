@@ -1,0 +1,149 @@
+package authgate
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"time"
+)
+
+// Issuing and re-issuing sessions: the JWT callback shapes the token,
+// stamp sets the claims authgate owns, encode turns it into a cookie value
+// and issue writes the cookies (cookie.go splits them into chunks and
+// clears stale ones). Times are read when the token is stamped, so a
+// session that waited for a password check is not born aged.
+
+// runJWT runs the JWT callback (or its default) and keeps the registered
+// claims authgate owns.
+func (a *Auth[T]) runJWT(ctx context.Context, p JWTParams[T]) (*Token[T], error) {
+	if a.cfg.Callbacks.JWT == nil {
+		return p.Token, nil
+	}
+	id, auth := p.Token.ID, p.Token.AuthTime
+	tok, err := a.cfg.Callbacks.JWT(ctx, p)
+	if err != nil {
+		return nil, fmt.Errorf("%w: jwt (%s): %w", ErrCallback, p.Trigger, err)
+	}
+	if tok == nil || tok.Subject == "" {
+		return nil, fmt.Errorf("%w: jwt (%s) returned no token or an empty subject", ErrCallback, p.Trigger)
+	}
+	tok.ID, tok.AuthTime = id, auth
+	return tok, nil
+}
+
+// stamp sets the registered claims of tok for an issue at now: a fresh
+// session id and sign-in time when the token is new, and the issue and
+// expiry times, which never pass the absolute lifetime.
+func (a *Auth[T]) stamp(ctx context.Context, tok *Token[T], now time.Time) {
+	if tok.ID == "" {
+		tok.ID = newSessionID()
+	}
+	if tok.AuthTime == 0 {
+		tok.AuthTime = a.signInTime(ctx, tok.Subject, now)
+	}
+	tok.IssuedAt = max(now.Unix(), tok.AuthTime)
+	tok.ExpiresAt = min(tok.IssuedAt+int64(a.cfg.MaxAge/time.Second), tok.AuthTime+int64(a.cfg.MaxLifetime/time.Second))
+	tok.Audience = a.audience
+}
+
+// signInTime is the auth_time of a session signed in at now. Sign-in
+// times have one-second resolution and [Auth.SignOutEverywhere] revokes
+// its whole second (failing closed), so a session minted after such a call
+// but in the same second would be born revoked: a password change that
+// keeps the current device signed in would sign it out. Such a session is
+// dated one second later instead, well within the clock-skew tolerance;
+// sessions signed in before the call keep their time and stay revoked.
+func (a *Auth[T]) signInTime(ctx context.Context, subject string, now time.Time) int64 {
+	t := now.Unix()
+	if revoked, err := a.cfg.Revocations.Revoked(ctx, "", subject, time.Unix(t, 0)); err == nil && revoked {
+		return t + 1
+	}
+	return t
+}
+
+// encode stamps tok with the current time and encodes it as a session
+// cookie value.
+func (a *Auth[T]) encode(ctx context.Context, tok *Token[T]) (string, error) {
+	a.stamp(ctx, tok, a.now())
+	v, err := a.codec.Encode(a.sessionCookie, tok)
+	if err != nil {
+		// The claims type or a custom Codec cannot encode: a programming
+		// error, not bad input.
+		return "", fmt.Errorf("%w: encode session: %w", ErrConfig, err)
+	}
+	if len(v) > a.cfg.MaxCookieChunks*chunkSize {
+		return "", fmt.Errorf("%w: %d bytes encoded, at most %d fit in %d cookies", ErrSessionTooLarge, len(v), a.cfg.MaxCookieChunks*chunkSize, a.cfg.MaxCookieChunks)
+	}
+	return v, nil
+}
+
+// issue stamps tok and writes it as the session cookie, clearing any
+// session cookie (or chunk) of r that the new set does not overwrite.
+func (a *Auth[T]) issue(w http.ResponseWriter, r *http.Request, tok *Token[T]) error {
+	v, err := a.encode(r.Context(), tok)
+	if err != nil {
+		return err
+	}
+	return a.setSessionCookies(w, r, v, time.Unix(tok.ExpiresAt, 0), time.Unix(tok.IssuedAt, 0))
+}
+
+// reissue runs the JWT callback with trigger (and the client's data for
+// an update) on a copy of tok and sets the cookie again, with new issue and
+// expiry times that never pass the absolute lifetime.
+func (a *Auth[T]) reissue(ctx context.Context, w http.ResponseWriter, r *http.Request, tok *Token[T], trigger Trigger, data json.RawMessage) (*Token[T], error) {
+	next, err := a.runJWT(ctx, JWTParams[T]{Token: cloneToken(tok), Trigger: trigger, Data: data})
+	if err != nil {
+		return nil, err
+	}
+	if err := a.issue(w, r, next); err != nil {
+		return nil, err
+	}
+	return next, nil
+}
+
+// NewSessionCookies mints the session cookies a successful sign-in of u
+// would set (the JWT callback runs with TriggerSignIn), without checking
+// credentials or running the SignIn callback, and without a request: for
+// tests (see package authgatetest) and tools. In a handler, use
+// [Auth.SignIn], which also clears stale cookies and rotates the CSRF
+// token. Usually it returns one cookie; large sessions are chunked. It
+// returns an error wrapping [ErrInvalidUser], [ErrCallback],
+// [ErrSessionTooLarge] or [ErrConfig].
+func (a *Auth[T]) NewSessionCookies(ctx context.Context, u *User[T]) ([]*http.Cookie, error) {
+	if u == nil || u.ID == "" {
+		return nil, fmt.Errorf("%w: no ID", ErrInvalidUser)
+	}
+	account := credentialsAccount(u)
+	tok, err := a.runJWT(ctx, JWTParams[T]{Token: tokenFromUser(u), Trigger: TriggerSignIn, User: u, Account: &account})
+	if err != nil {
+		return nil, err
+	}
+	v, err := a.encode(ctx, tok)
+	if err != nil {
+		return nil, err
+	}
+	return a.sessionCookies(v, time.Unix(tok.ExpiresAt, 0), time.Unix(tok.IssuedAt, 0))
+}
+
+// tokenFromUser is the token a sign-in starts from, before the JWT callback.
+func tokenFromUser[T any](u *User[T]) *Token[T] {
+	return &Token[T]{
+		Subject: u.ID,
+		Name:    u.Name,
+		Email:   u.Email,
+		Picture: u.Image,
+		Role:    u.Role,
+		Roles:   slices.Clone(u.Roles),
+		Claims:  u.Claims,
+	}
+}
+
+// cloneToken returns a copy of tok that callbacks may modify without
+// touching tok (which may be shared through the cache).
+func cloneToken[T any](tok *Token[T]) *Token[T] {
+	c := *tok
+	c.Roles = slices.Clone(tok.Roles)
+	return &c
+}

@@ -1,0 +1,70 @@
+package authgate
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+)
+
+// SignOut ends the session of r as POST /signout does: the session is
+// revoked server-side (through [Config.Revocations]), every session cookie
+// is cleared on w, and the sign-out is logged and reported to
+// [Events.SignOut]. It is for an app's own sign-out button or an
+// account-deletion flow; call it before writing the response body. A
+// request without a valid session only has its cookies cleared. The error
+// wraps [ErrStore] when the revocation could not be stored; the cookies are
+// cleared all the same.
+func (a *Auth[T]) SignOut(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	var tok *Token[T]
+	if raw, err := a.sessionValue(r); err == nil {
+		if t, err := a.decodeToken(raw); err == nil && a.checkToken(ctx, t, a.now()) == nil {
+			tok = t
+		}
+	}
+	var err error
+	if tok != nil {
+		// Another copy of this cookie (a thief's) may have been re-issued
+		// later than this one and expire later: the session id must stay
+		// revoked as long as any copy could still be valid, which is at
+		// most MaxAge from now (no copy can be re-issued once it is
+		// revoked), and never past the absolute lifetime.
+		until := min(a.now().Add(a.cfg.MaxAge+clockSkew).Unix(), tok.AuthTime+int64(a.cfg.MaxLifetime/time.Second))
+		if rerr := a.cfg.Revocations.RevokeSession(ctx, tok.ID, time.Unix(until, 0)); rerr != nil {
+			err = fmt.Errorf("%w: revoke session: %w", ErrStore, rerr)
+			a.logDecision(ctx, slog.LevelError, "authgate: revoke session failed",
+				slog.String("event", "signout_error"), slog.String("reason", err.Error()))
+		}
+	}
+	a.deleteSessionCookies(w, r, nil)
+	attrs := []slog.Attr{slog.String("event", "signout")}
+	if tok != nil {
+		attrs = append(attrs, slog.String("sub", tok.Subject))
+	}
+	a.logDecision(ctx, slog.LevelInfo, "authgate: signed out", attrs...)
+	if a.cfg.Events.SignOut != nil {
+		var t *Token[T]
+		if tok != nil {
+			t = cloneToken(tok) // tok may be shared through the cache
+		}
+		a.cfg.Events.SignOut(ctx, SignOutEvent[T]{Token: t})
+	}
+	return err
+}
+
+// SignOutEverywhere revokes every session subject signed in to until now,
+// through [Config.Revocations]: the hook for "sign out of all devices" and
+// for password changes. Sessions signed in later are unaffected, also in
+// the same second: a flow may sign the user in again right away, such as a
+// password change that keeps the current device signed in (with
+// [Auth.SignIn]). The error wraps [ErrStore].
+func (a *Auth[T]) SignOutEverywhere(ctx context.Context, subject string) error {
+	if err := a.cfg.Revocations.RevokeUser(ctx, subject, a.now()); err != nil {
+		return fmt.Errorf("%w: sign out everywhere: %w", ErrStore, err)
+	}
+	a.logDecision(ctx, slog.LevelInfo, "authgate: signed out everywhere",
+		slog.String("event", "signout_everywhere"), slog.String("sub", subject))
+	return nil
+}
