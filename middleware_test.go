@@ -614,9 +614,9 @@ type revocationSpy struct {
 	until time.Time
 }
 
-func (s *revocationSpy) RevokeSession(ctx context.Context, id string, until time.Time) error {
+func (s *revocationSpy) RevokeSession(ctx context.Context, id, subject string, until time.Time) error {
 	s.until = until
-	return s.RevocationStore.RevokeSession(ctx, id, until)
+	return s.RevocationStore.RevokeSession(ctx, id, subject, until)
 }
 
 func TestSignOutRevokesForEveryCopy(t *testing.T) {

@@ -141,7 +141,7 @@ func NewMemoryRevocationStore(opts MemoryRevocationOptions) *MemoryRevocationSto
 // least MaxAge (plus the allowed clock skew) past now: every cookie of the
 // session was issued by now, so none outlives that, whatever the expiry
 // of the copy that signed out. It never returns an error.
-func (s *MemoryRevocationStore) RevokeSession(_ context.Context, sessionID string, expires time.Time) error {
+func (s *MemoryRevocationStore) RevokeSession(_ context.Context, sessionID, subject string, expires time.Time) error {
 	t := s.now()
 	now := nanos(t)
 	key := revocationKey(sessionID)

@@ -28,7 +28,7 @@ func TestMemoryRevocationStore(t *testing.T) {
 		run  func(t *testing.T, s *authgate.MemoryRevocationStore, clock *clock)
 	}{
 		{"a revoked session is revoked and another session of the same user is not", func(t *testing.T, s *authgate.MemoryRevocationStore, c *clock) {
-			s.RevokeSession(ctx, "sid-1", c.Now().Add(time.Hour))
+			s.RevokeSession(ctx, "sid-1", "alice", c.Now().Add(time.Hour))
 			if !revoked(t, s, "sid-1", "alice", t0) {
 				t.Error("sid-1: got not revoked, want revoked")
 			}
@@ -37,9 +37,9 @@ func TestMemoryRevocationStore(t *testing.T) {
 			}
 		}},
 		{"a revoked session is forgotten after its expiry", func(t *testing.T, s *authgate.MemoryRevocationStore, c *clock) {
-			s.RevokeSession(ctx, "sid-1", c.Now().Add(2*time.Hour))
+			s.RevokeSession(ctx, "sid-1", "alice", c.Now().Add(2*time.Hour))
 			c.Advance(2 * time.Hour)
-			s.RevokeSession(ctx, "sid-2", c.Now().Add(2*time.Hour)) // writes prune
+			s.RevokeSession(ctx, "sid-2", "alice", c.Now().Add(2*time.Hour)) // writes prune
 			if n, _ := s.Len(); n != 1 {
 				t.Errorf("%d sessions held, want 1 (sid-1 expired)", n)
 			}
@@ -47,14 +47,14 @@ func TestMemoryRevocationStore(t *testing.T) {
 		{"a revoked session is remembered MaxAge past its revocation even when the signing-out cookie expires sooner", func(t *testing.T, s *authgate.MemoryRevocationStore, c *clock) {
 			// A thief's copy re-issued just before the sign-out expires
 			// MaxAge (one hour here) after it.
-			s.RevokeSession(ctx, "sid-1", c.Now().Add(time.Minute))
+			s.RevokeSession(ctx, "sid-1", "alice", c.Now().Add(time.Minute))
 			c.Advance(time.Hour - time.Second)
-			s.RevokeSession(ctx, "sid-2", c.Now().Add(time.Hour))
+			s.RevokeSession(ctx, "sid-2", "alice", c.Now().Add(time.Hour))
 			if !revoked(t, s, "sid-1", "alice", t0) {
 				t.Error("sid-1 an hour later: got not revoked, want revoked")
 			}
 			c.Advance(time.Minute)
-			s.RevokeSession(ctx, "sid-3", c.Now().Add(time.Hour))
+			s.RevokeSession(ctx, "sid-3", "alice", c.Now().Add(time.Hour))
 			if revoked(t, s, "sid-1", "alice", t0) {
 				t.Error("sid-1 after MaxAge and the clock skew: got revoked, want forgotten")
 			}
@@ -105,7 +105,7 @@ func TestMemoryRevocationStore(t *testing.T) {
 		}},
 		{"long ids are stored hashed and stay distinct", func(t *testing.T, s *authgate.MemoryRevocationStore, c *clock) {
 			long := strings.Repeat("x", 10000)
-			s.RevokeSession(ctx, long+"1", c.Now().Add(time.Hour))
+			s.RevokeSession(ctx, long+"1", "alice", c.Now().Add(time.Hour))
 			if !revoked(t, s, long+"1", "alice", t0) {
 				t.Error("long id: got not revoked, want revoked")
 			}
@@ -114,7 +114,7 @@ func TestMemoryRevocationStore(t *testing.T) {
 			}
 		}},
 		{"a session id and a subject with the same text do not mix", func(t *testing.T, s *authgate.MemoryRevocationStore, c *clock) {
-			s.RevokeSession(ctx, "alice", c.Now().Add(time.Hour))
+			s.RevokeSession(ctx, "alice", "alice", c.Now().Add(time.Hour))
 			if revoked(t, s, "sid", "alice", t0) {
 				t.Error("got revoked, want not revoked")
 			}
@@ -135,7 +135,7 @@ func TestMemoryRevocationStoreFullNeverRevivesASession(t *testing.T) {
 
 	// Four sign-outs a second apart; sid-0 expires first.
 	for i := range 4 {
-		s.RevokeSession(ctx, fmt.Sprintf("sid-%d", i), c.Now().Add(time.Duration(i+1)*time.Hour))
+		s.RevokeSession(ctx, fmt.Sprintf("sid-%d", i), "alice", c.Now().Add(time.Duration(i+1)*time.Hour))
 		c.Advance(time.Second)
 	}
 	if n, _ := s.Len(); n != 3 {
@@ -170,7 +170,7 @@ func TestMemoryRevocationStoreRepeatedRevocationsStayBounded(t *testing.T) {
 	s := authgate.NewMemoryRevocationStore(authgate.MemoryRevocationOptions{Now: c.Now})
 	before := heapInUse()
 	for i := range 100_000 {
-		s.RevokeSession(ctx, "sid", c.Now().Add(time.Duration(i)*time.Second+time.Hour))
+		s.RevokeSession(ctx, "sid", "alice", c.Now().Add(time.Duration(i)*time.Second+time.Hour))
 		s.RevokeUser(ctx, "alice", c.Now().Add(time.Duration(i)*time.Nanosecond))
 	}
 	if grown := int64(heapInUse()) - int64(before); grown > 1<<20 {
@@ -193,7 +193,7 @@ func TestMemoryRevocationStoreMemoryIsBounded(t *testing.T) {
 	s := authgate.NewMemoryRevocationStore(authgate.MemoryRevocationOptions{Now: c.Now})
 	for i := range 2 * n {
 		sid := fmt.Sprintf("%022d", i) // as long as a real session id
-		s.RevokeSession(ctx, sid, c.Now().Add(time.Hour+time.Duration(i)*time.Millisecond))
+		s.RevokeSession(ctx, sid, "alice", c.Now().Add(time.Hour+time.Duration(i)*time.Millisecond))
 		s.RevokeUser(ctx, fmt.Sprintf("user-%d-%s", i, strings.Repeat("x", 100)), c.Now())
 	}
 	after := heapInUse()
@@ -218,7 +218,7 @@ func TestMemoryRevocationStoreConcurrentUse(t *testing.T) {
 		wg.Go(func() {
 			for i := range 1000 {
 				sid := fmt.Sprintf("g%d-%d", g, i)
-				s.RevokeSession(ctx, sid, c.Now().Add(time.Minute))
+				s.RevokeSession(ctx, sid, "alice", c.Now().Add(time.Minute))
 				if !revoked(t, s, sid, "alice", t0) {
 					t.Errorf("%s: got not revoked right after revoking it", sid)
 					return
@@ -237,7 +237,7 @@ func BenchmarkMemoryRevocationStoreRevoked(b *testing.B) {
 	c := &clock{now: t0}
 	s := authgate.NewMemoryRevocationStore(authgate.MemoryRevocationOptions{Now: c.Now})
 	for i := range 10_000 {
-		s.RevokeSession(ctx, fmt.Sprintf("%022d", i), t0.Add(time.Hour))
+		s.RevokeSession(ctx, fmt.Sprintf("%022d", i), "alice", t0.Add(time.Hour))
 		s.RevokeUser(ctx, fmt.Sprintf("user-%d", i), t0)
 	}
 	b.RunParallel(func(pb *testing.PB) {
