@@ -42,6 +42,8 @@ func newAuth(store *Store, o Options) (*authgate.Auth[Claims], error) {
 		ErrorHandler: o.ErrorHandler,
 		Now:          o.Now,
 		Hasher:       o.Hasher,
+		Limiter:      o.Limiter,
+		Revocations:  o.Revocations,
 
 		// Authorize checks a username and password from the sign-in form.
 		// It returns nil (→ "CredentialsSignin", 401) for a wrong password

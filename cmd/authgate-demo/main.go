@@ -30,7 +30,7 @@ const usage = `authgate-demo: the authgate demo app (users in SQLite, sessions i
 
 Usage:
   authgate-demo                        the same as "serve" with its defaults
-  authgate-demo serve [-db FILE] [-addr HOST:PORT] [-static DIR]
+  authgate-demo serve [-db FILE] [-addr HOST:PORT] [-static DIR] [-redis URL]
                       [-session-max-age D] [-session-update-age D] [-session-max-lifetime D]
   authgate-demo adduser -db FILE -username NAME -email EMAIL -role ROLE < password
 
@@ -54,6 +54,11 @@ Environment (serve):
   AUTH_URL     the public origin, e.g. https://demo.example.com. Unset:
                http://HOST:PORT from -addr (0.0.0.0 and :: become localhost).
                Browse the demo at exactly this origin: cookies are per host.
+  REDIS_URL    the same as -redis, e.g. redis://127.0.0.1:6379/0 (the flag
+               wins). With it, sign-in throttling and sign-outs are shared
+               by every demo process using that Redis (give them the same
+               AUTH_SECRET); without it they stay in this process. An
+               unreachable Redis stops the start with a message.
 
 Exit status: 0 on success, 1 on failure, 2 on a usage error.
 `
@@ -118,6 +123,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	maxAge := fs.Duration("session-max-age", 0, "idle timeout of a session (Config.MaxAge; 0: 720h)")
 	updateAge := fs.Duration("session-update-age", 0, "how often an active session is re-issued (Config.UpdateAge; 0: 24h, or half a shorter -session-max-age)")
 	maxLifetime := fs.Duration("session-max-lifetime", 0, "absolute lifetime from sign-in (Config.MaxLifetime; 0: 2160h)")
+	redisURL := fs.String("redis", "", "share sign-in limits and revocations through the Redis at `URL` (default $REDIS_URL; unset: in memory)")
 	if code := parseFlags(fs, args); code >= 0 {
 		return code
 	}
@@ -155,7 +161,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		logger.Warn("AUTH_SECRET is not set: using a random secret for this process, so every session ends when it restarts")
 	}
 
-	handler, err := newApp(store, Options{
+	opts := Options{
 		Secret:      secret,
 		URL:         strings.TrimSuffix(publicURL, "/"),
 		MaxAge:      *maxAge,
@@ -163,7 +169,18 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		MaxLifetime: *maxLifetime,
 		StaticDir:   *static,
 		Logger:      logger,
-	})
+	}
+	if *redisURL == "" {
+		*redisURL = getenv("REDIS_URL")
+	}
+	if *redisURL != "" {
+		closeRedis, err := useRedis(ctx, *redisURL, &opts, logger)
+		if err != nil {
+			return fail("%v", err)
+		}
+		defer closeRedis()
+	}
+	handler, err := newApp(store, opts)
 	if err != nil {
 		return fail("%v", err)
 	}

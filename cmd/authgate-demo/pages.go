@@ -38,6 +38,10 @@ type Options struct {
 	// Hasher compares passwords; nil is bcrypt at cost 10, the cost of the
 	// stored hashes. Tests use a cheaper cost.
 	Hasher authgate.PasswordHasher
+	// Limiter and Revocations are shared stores (-redis); nil keeps
+	// authgate's in-memory ones.
+	Limiter     authgate.Limiter
+	Revocations authgate.RevocationStore
 }
 
 // app holds what the handlers need.
