@@ -51,7 +51,7 @@ func New[T any](cfg Config[T]) (*Auth[T], error) {
 		cfg.Limiter = NewMemoryLimiter(MemoryLimiterOptions{})
 	}
 	if cfg.Revocations == nil {
-		cfg.Revocations = NewMemoryRevocationStore(MemoryRevocationOptions{Now: cfg.Now, MaxAge: cfg.MaxAge, MaxLifetime: cfg.MaxLifetime})
+		cfg.Revocations = NewMemoryRevocationStore(MemoryRevocationOptions{Now: cfg.Now, Logger: cfg.Logger, MaxAge: cfg.MaxAge, MaxLifetime: cfg.MaxLifetime})
 	}
 	u, _ := url.Parse(cfg.URL) // validated above
 	a := &Auth[T]{

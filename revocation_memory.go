@@ -4,6 +4,7 @@ import (
 	"container/heap"
 	"context"
 	"crypto/sha256"
+	"log/slog"
 	"math"
 	"sync"
 	"time"
@@ -11,22 +12,45 @@ import (
 
 // DefaultRevocationEntries is the default of both
 // [MemoryRevocationOptions.MaxSessions] and [MemoryRevocationOptions.MaxUsers].
-// An entry takes about 150 bytes whatever the length of the id or subject,
-// so with the defaults the store holds at most about 30 MB (measured by
+// An exact entry takes about 150 bytes whatever the length of the id or
+// subject, so the two full tables hold about 30 MB (measured by
 // TestMemoryRevocationStoreMemoryIsBounded).
 const DefaultRevocationEntries = 100_000
+
+// DefaultRevocationsPerSubject is the default of
+// [MemoryRevocationOptions.MaxSessionsPerSubject].
+const DefaultRevocationsPerSubject = 16
 
 // maxRevocationKey is the longest session id or subject stored as it is;
 // longer ones are stored as their SHA-256, so every entry has a bounded size.
 const maxRevocationKey = 64
 
 // MemoryRevocationOptions configures [NewMemoryRevocationStore]. The zero
-// value is the documented default; [New] passes the Auth's clock and
-// MaxLifetime.
+// value is the documented default; [New] passes the Auth's clock, logger,
+// MaxAge and MaxLifetime.
 type MemoryRevocationOptions struct {
-	// MaxSessions bounds how many revoked sessions are remembered at once.
-	// The default is [DefaultRevocationEntries].
+	// MaxSessions bounds how many revoked sessions are remembered exactly.
+	// Beyond it, the revocation that expires first moves to the filter
+	// (see FilterCapacity). The default is [DefaultRevocationEntries].
 	MaxSessions int
+	// MaxSessionsPerSubject bounds how many revoked sessions of one
+	// subject are remembered exactly. Revoking one more folds them all
+	// into a mark for that subject, as [MemoryRevocationStore.RevokeUser]
+	// at the time of the revocation: every session of the subject signed
+	// in until then ends, those of every other subject are untouched. An
+	// account that signs in and out over and over therefore holds at most
+	// this many entries and one mark, and only ever signs itself out. A
+	// legitimate user meets it only by signing out more than this many
+	// times within MaxAge (their sessions signed in before the last
+	// sign-out then end too). The default is [DefaultRevocationsPerSubject].
+	MaxSessionsPerSubject int
+	// FilterCapacity bounds how many revoked sessions the filter holds
+	// once the exact table is full (see [RevocationFilter]). The filter
+	// is allocated whole, about 4.2 bytes per id, the first time the
+	// exact table overflows; a store that never holds more than
+	// MaxSessions revocations never allocates it. The default is
+	// [DefaultRevocationFilterCapacity] (about 17 MB).
+	FilterCapacity int
 	// MaxUsers bounds how many "signed in before" marks are remembered at
 	// once. The default is [DefaultRevocationEntries].
 	MaxUsers int
@@ -39,47 +63,68 @@ type MemoryRevocationOptions struct {
 	MaxAge time.Duration
 	// MaxLifetime is the absolute session lifetime ([Config.MaxLifetime]):
 	// a user's mark is forgotten this long after it was set, when every
-	// session it could revoke has expired anyway. The default is
+	// session it could revoke has expired anyway, and no revoked session
+	// is remembered longer than this past its revocation. The default is
 	// [DefaultMaxLifetime].
 	MaxLifetime time.Duration
 	// Now is the clock used to prune expired entries. The default is
 	// [time.Now].
 	Now func() time.Time
+	// Logger receives one event when revocations are folded into a mark
+	// and one when the store-wide cutoff is raised. The default is
+	// [slog.Default].
+	Logger *slog.Logger
 }
 
-// MemoryRevocationStore is the default [RevocationStore]: a denylist of
-// session ids, each kept until no copy of the session can still be valid
-// (MaxAge after the revocation, or the expiry given, whichever is later),
-// and a per-subject
-// mark "sessions signed in at or before T are invalid", kept for
-// MaxLifetime after T. Expired entries are pruned on every write, oldest
-// first, so a write costs O(log n) and a read is a map lookup under a read
-// lock.
+// MemoryRevocationStore is the default [RevocationStore]. It holds, from
+// most to least precise:
 //
-// Memory is bounded by MaxSessions and MaxUsers. When a table is still full
-// after pruning, the store does not forget a revocation (that would revive
-// a signed-out session): it evicts the entry that expires first and raises
-// a store-wide cutoff to the entry's revocation time, so every session
-// signed in at or before that moment is refused. Sessions are therefore
-// never revived; at worst, under a flood of sign-outs, users signed in
-// before the cutoff must sign in again.
+//   - exact entries: revoked session ids, each kept until no copy of the
+//     session can still be valid (MaxAge after the revocation, or the
+//     expiry given, whichever is later), at most MaxSessionsPerSubject of
+//     them per subject and MaxSessions in all;
+//   - per-subject marks "sessions signed in at or before T are invalid",
+//     kept for MaxLifetime after T, set by RevokeUser and by folding a
+//     subject's exact entries when it has too many;
+//   - a [RevocationFilter] of revoked session ids that no longer fit in
+//     the exact table (the ones that expire first move there), whose
+//     false positives (about one session in two million, see
+//     [RevocationFilterFalsePositiveRate]) only make a user sign in again;
+//   - a store-wide cutoff, the last resort: when the filter is full too,
+//     or the mark table is full, the revocation that expires first is
+//     replaced by refusing every session signed in at or before its time.
+//     Raising it is logged at level ERROR with event "revocation_cutoff".
 //
-// Its contents live in one process and are lost on restart; several
-// instances behind a load balancer need a shared store. It is safe for
-// concurrent use.
+// A revocation is never forgotten before it expires, so a signed-out
+// session is never revived. One account signing in and out over and over
+// only ever folds its own sessions into its own mark. Reaching the cutoff
+// takes MaxSessions + FilterCapacity revocations (4.1 million by default)
+// within MaxAge from accounts that each stay under MaxSessionsPerSubject,
+// or MaxUsers accounts each folded.
+//
+// Revoked is a few map reads and at most two cache lines of the filter
+// under a read lock, without allocation. Writes prune expired entries
+// first, oldest first, in O(log n). Its contents live in one process and
+// are lost on restart; several instances behind a load balancer need a
+// shared store. It is safe for concurrent use.
 type MemoryRevocationStore struct {
 	now         func() time.Time
+	log         *slog.Logger
 	maxAge      time.Duration
 	maxLifetime time.Duration
 	maxSessions int
+	perSubject  int
+	filterCap   int
 	maxUsers    int
 
 	mu       sync.RWMutex
-	sessions map[string]revocation // session id -> until session expiry
-	users    map[string]revocation // subject -> sessions at or before .at
+	sessions map[string]sessionRevocation // session id -> until session expiry
+	subjects map[string][]string          // subject -> its exact session ids
+	users    map[string]revocation        // subject -> sessions at or before .at
 	sessQ    expiryHeap
 	userQ    expiryHeap
-	cutoff   int64 // sessions signed in at or before are revoked; 0: none
+	filter   *revocationFilter // nil until the exact table first overflows
+	cutoff   int64             // sessions signed in at or before are revoked; 0: none
 }
 
 var _ RevocationStore = (*MemoryRevocationStore)(nil)
@@ -89,6 +134,12 @@ var _ RevocationStore = (*MemoryRevocationStore)(nil)
 // are Unix nanoseconds (see nanos), which keeps entries small.
 type revocation struct {
 	at, until int64
+}
+
+// sessionRevocation is a revoked session and the subject it belongs to.
+type sessionRevocation struct {
+	revocation
+	subject string
 }
 
 // nanos converts t to Unix nanoseconds, saturating outside 1678..2262.
@@ -112,15 +163,22 @@ var (
 func NewMemoryRevocationStore(opts MemoryRevocationOptions) *MemoryRevocationStore {
 	s := &MemoryRevocationStore{
 		now:         opts.Now,
+		log:         opts.Logger,
 		maxAge:      opts.MaxAge,
 		maxLifetime: opts.MaxLifetime,
 		maxSessions: opts.MaxSessions,
+		perSubject:  opts.MaxSessionsPerSubject,
+		filterCap:   opts.FilterCapacity,
 		maxUsers:    opts.MaxUsers,
-		sessions:    make(map[string]revocation),
+		sessions:    make(map[string]sessionRevocation),
+		subjects:    make(map[string][]string),
 		users:       make(map[string]revocation),
 	}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.Default()
 	}
 	if s.maxAge <= 0 {
 		s.maxAge = DefaultMaxAge
@@ -131,32 +189,120 @@ func NewMemoryRevocationStore(opts MemoryRevocationOptions) *MemoryRevocationSto
 	if s.maxSessions <= 0 {
 		s.maxSessions = DefaultRevocationEntries
 	}
+	if s.perSubject <= 0 {
+		s.perSubject = DefaultRevocationsPerSubject
+	}
+	if s.filterCap <= 0 {
+		s.filterCap = DefaultRevocationFilterCapacity
+	}
 	if s.maxUsers <= 0 {
 		s.maxUsers = DefaultRevocationEntries
 	}
 	return s
 }
 
-// RevokeSession remembers sessionID as revoked until expires, and at
-// least MaxAge (plus the allowed clock skew) past now: every cookie of the
-// session was issued by now, so none outlives that, whatever the expiry
-// of the copy that signed out. It never returns an error.
-func (s *MemoryRevocationStore) RevokeSession(_ context.Context, sessionID, subject string, expires time.Time) error {
+// RevokeSession remembers sessionID of subject as revoked until expires,
+// and at least MaxAge (plus the allowed clock skew) past now: every cookie
+// of the session was issued by now, so none outlives that, whatever the
+// expiry of the copy that signed out. No session outlives MaxLifetime, so
+// no entry is kept longer than that past now. When subject already has
+// MaxSessionsPerSubject revoked sessions, they and this one are folded
+// into a mark for subject at now. It never returns an error.
+func (s *MemoryRevocationStore) RevokeSession(ctx context.Context, sessionID, subject string, expires time.Time) error {
 	t := s.now()
 	now := nanos(t)
-	key := revocationKey(sessionID)
+	key, sub := revocationKey(sessionID), revocationKey(subject)
 	until := max(nanos(expires), nanos(t.Add(s.maxAge+clockSkew)))
+	until = min(until, nanos(t.Add(s.maxLifetime+clockSkew)))
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.pruneLocked(now)
-	s.putLocked(s.sessions, &s.sessQ, s.maxSessions, key, revocation{at: now, until: until})
+	if old, ok := s.sessions[key]; ok {
+		if until > old.until {
+			old.until = until
+			s.sessions[key] = old
+			heap.Push(&s.sessQ, expiryItem{key: key, until: until})
+			compact(s.sessions, &s.sessQ)
+		}
+		return nil
+	}
+	if held := s.subjects[sub]; len(held) >= s.perSubject {
+		// Every session revoked so far signed in before its revocation,
+		// so before now: the mark covers them and this one.
+		for _, k := range held {
+			delete(s.sessions, k)
+		}
+		delete(s.subjects, sub)
+		s.markLocked(ctx, sub, now, nanos(t.Add(s.maxLifetime)))
+		s.log.LogAttrs(ctx, slog.LevelWarn, "authgate: revoked sessions folded into a per-subject mark",
+			slog.String("event", "revocation_fold"), slog.String("sub", subject), slog.Int("sessions", len(held)+1))
+		return nil
+	}
+	for len(s.sessions) >= s.maxSessions && s.sessQ.Len() > 0 {
+		it := heap.Pop(&s.sessQ).(expiryItem)
+		victim, ok := s.sessions[it.key]
+		if !ok || victim.until != it.until {
+			continue // stale item
+		}
+		s.dropSessionLocked(it.key, victim)
+		s.spillLocked(ctx, t, it.key, victim)
+	}
+	s.sessions[key] = sessionRevocation{revocation{at: now, until: until}, sub}
+	s.subjects[sub] = append(s.subjects[sub], key)
+	heap.Push(&s.sessQ, expiryItem{key: key, until: until})
+	compact(s.sessions, &s.sessQ)
 	return nil
+}
+
+// spillLocked moves an exact entry evicted from the full table into the
+// filter, or, when the filter cannot take it, raises the cutoff to its
+// revocation time.
+func (s *MemoryRevocationStore) spillLocked(ctx context.Context, t time.Time, key string, r sessionRevocation) {
+	if s.filter == nil {
+		s.filter = &revocationFilter{}
+		s.filter.init(RevocationFilterOptions{Capacity: s.filterCap, Horizon: s.maxLifetime + clockSkew, Now: s.now})
+	}
+	err := s.filter.add(key, time.Unix(0, r.until), t)
+	if err == nil {
+		return
+	}
+	s.raiseCutoffLocked(ctx, r.at, err.Error())
+}
+
+// raiseCutoffLocked refuses every session signed in at or before at: the
+// last resort, which trades sessions for memory without reviving any.
+func (s *MemoryRevocationStore) raiseCutoffLocked(ctx context.Context, at int64, reason string) {
+	if at <= s.cutoff {
+		return
+	}
+	s.cutoff = at
+	s.log.LogAttrs(ctx, slog.LevelError, "authgate: revocation store full, refusing every session signed in before a cutoff",
+		slog.String("event", "revocation_cutoff"), slog.Time("cutoff", time.Unix(0, at)), slog.String("reason", reason))
+}
+
+// dropSessionLocked forgets the exact entry key of r.
+func (s *MemoryRevocationStore) dropSessionLocked(key string, r sessionRevocation) {
+	delete(s.sessions, key)
+	held := s.subjects[r.subject]
+	for i, k := range held {
+		if k == key {
+			held[i] = held[len(held)-1]
+			held[len(held)-1] = ""
+			held = held[:len(held)-1]
+			break
+		}
+	}
+	if len(held) == 0 {
+		delete(s.subjects, r.subject)
+	} else {
+		s.subjects[r.subject] = held
+	}
 }
 
 // RevokeUser marks every session of subject signed in at or before before
 // as revoked. A later mark replaces an earlier one; an earlier one is
 // ignored. It never returns an error.
-func (s *MemoryRevocationStore) RevokeUser(_ context.Context, subject string, before time.Time) error {
+func (s *MemoryRevocationStore) RevokeUser(ctx context.Context, subject string, before time.Time) error {
 	now := nanos(s.now())
 	key := revocationKey(subject)
 	at, until := nanos(before), nanos(before.Add(s.maxLifetime))
@@ -167,16 +313,39 @@ func (s *MemoryRevocationStore) RevokeUser(_ context.Context, subject string, be
 		// Every session it could revoke is past its absolute lifetime.
 		return nil
 	}
-	if old, ok := s.users[key]; ok && at <= old.at {
-		return nil
-	}
-	s.putLocked(s.users, &s.userQ, s.maxUsers, key, revocation{at: at, until: until})
+	s.markLocked(ctx, key, at, until)
 	return nil
 }
 
-// Revoked reports whether sessionID was revoked, or authTime is at or
-// before subject's mark or the store-wide cutoff. It is a few map reads
-// under a read lock, and never returns an error.
+// markLocked sets subject key's mark to at unless it is already later,
+// evicting (and raising the cutoff for) the mark that expires first when
+// the table is full.
+func (s *MemoryRevocationStore) markLocked(ctx context.Context, key string, at, until int64) {
+	old, ok := s.users[key]
+	if ok && at <= old.at {
+		return
+	}
+	if ok {
+		until = max(until, old.until) // the stale heap item is skipped when popped
+	}
+	for !ok && len(s.users) >= s.maxUsers && s.userQ.Len() > 0 {
+		it := heap.Pop(&s.userQ).(expiryItem)
+		victim, found := s.users[it.key]
+		if !found || victim.until != it.until {
+			continue // stale item
+		}
+		delete(s.users, it.key)
+		s.raiseCutoffLocked(ctx, victim.at, "mark table full")
+	}
+	s.users[key] = revocation{at: at, until: until}
+	heap.Push(&s.userQ, expiryItem{key: key, until: until})
+	compact(s.users, &s.userQ)
+}
+
+// Revoked reports whether sessionID was revoked (exactly, or as far as the
+// filter can tell), or authTime is at or before subject's mark or the
+// store-wide cutoff. It takes a read lock, does not allocate, and never
+// returns an error.
 func (s *MemoryRevocationStore) Revoked(_ context.Context, sessionID, subject string, authTime time.Time) (bool, error) {
 	sid, sub, auth := revocationKey(sessionID), revocationKey(subject), nanos(authTime)
 	s.mu.RLock()
@@ -187,72 +356,82 @@ func (s *MemoryRevocationStore) Revoked(_ context.Context, sessionID, subject st
 	if _, ok := s.sessions[sid]; ok {
 		return true, nil
 	}
+	if s.filter != nil && sessionID != "" && s.filter.mayContain(sid) {
+		return true, nil
+	}
 	if u, ok := s.users[sub]; ok && auth <= u.at {
 		return true, nil
 	}
 	return false, nil
 }
 
-// Len returns how many revoked sessions and user marks are held. It is
-// meant for tests and metrics.
+// Len returns how many revoked sessions (held exactly) and user marks are
+// held. It is meant for tests and metrics; see also Stats.
 func (s *MemoryRevocationStore) Len() (sessions, users int) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return len(s.sessions), len(s.users)
 }
 
-// putLocked stores r under key, evicting (and raising the cutoff for) the
-// entry that expires first when the table is full.
-func (s *MemoryRevocationStore) putLocked(m map[string]revocation, q *expiryHeap, limit int, key string, r revocation) {
-	if old, ok := m[key]; ok {
-		// Keep the later expiry; the stale heap item is skipped when popped.
-		r.until = max(r.until, old.until)
-		r.at = max(r.at, old.at)
+// MemoryRevocationStats describes what a [MemoryRevocationStore] holds.
+type MemoryRevocationStats struct {
+	// Sessions and Users count exact entries and per-subject marks.
+	Sessions, Users int
+	// Filtered counts the filter's slots in use (expired ones included
+	// until they are cleared); FilterBytes is its table's size, 0 while
+	// it is not allocated.
+	Filtered, FilterBytes int
+	// Cutoff is the store-wide cutoff, zero when none is in force.
+	Cutoff time.Time
+}
+
+// Stats returns what the store holds, for tests and metrics.
+func (s *MemoryRevocationStore) Stats() MemoryRevocationStats {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	st := MemoryRevocationStats{Sessions: len(s.sessions), Users: len(s.users)}
+	if s.filter != nil {
+		st.Filtered, st.FilterBytes = s.filter.count, s.filter.sizeBytes()
 	}
-	for len(m) >= limit && q.Len() > 0 {
-		if _, ok := m[key]; ok {
-			break // replacing, not growing
-		}
-		it := heap.Pop(q).(expiryItem)
-		victim, ok := m[it.key]
-		if !ok || victim.until != it.until {
-			continue // stale item
-		}
-		delete(m, it.key)
-		s.cutoff = max(s.cutoff, victim.at)
+	if s.cutoff != 0 {
+		st.Cutoff = time.Unix(0, s.cutoff)
 	}
-	m[key] = r
-	heap.Push(q, expiryItem{key: key, until: r.until})
-	s.compactLocked(m, q)
+	return st
 }
 
 // pruneLocked forgets every entry whose until is not after now.
 func (s *MemoryRevocationStore) pruneLocked(now int64) {
-	prune := func(m map[string]revocation, q *expiryHeap) {
-		for q.Len() > 0 && (*q)[0].until <= now {
-			it := heap.Pop(q).(expiryItem)
-			if r, ok := m[it.key]; ok && r.until == it.until {
-				delete(m, it.key)
-			}
+	for s.sessQ.Len() > 0 && s.sessQ[0].until <= now {
+		it := heap.Pop(&s.sessQ).(expiryItem)
+		if r, ok := s.sessions[it.key]; ok && r.until == it.until {
+			s.dropSessionLocked(it.key, r)
 		}
 	}
-	prune(s.sessions, &s.sessQ)
-	prune(s.users, &s.userQ)
+	for s.userQ.Len() > 0 && s.userQ[0].until <= now {
+		it := heap.Pop(&s.userQ).(expiryItem)
+		if r, ok := s.users[it.key]; ok && r.until == it.until {
+			delete(s.users, it.key)
+		}
+	}
 	if s.cutoff != 0 && s.cutoff <= now-int64(s.maxLifetime) {
 		s.cutoff = 0 // every session it refuses is past its lifetime
 	}
 }
 
-// compactLocked rebuilds q from m when stale items (left by repeated
+type untilEntry interface{ expiry() int64 }
+
+func (r revocation) expiry() int64 { return r.until }
+
+// compact rebuilds q from m when stale items (left by repeated
 // revocations of one key) make it more than twice as long as m, so the
 // heap's size stays bounded too.
-func (s *MemoryRevocationStore) compactLocked(m map[string]revocation, q *expiryHeap) {
+func compact[V untilEntry](m map[string]V, q *expiryHeap) {
 	if q.Len() <= 2*len(m)+16 {
 		return
 	}
 	*q = (*q)[:0]
 	for k, r := range m {
-		*q = append(*q, expiryItem{key: k, until: r.until})
+		*q = append(*q, expiryItem{key: k, until: r.expiry()})
 	}
 	heap.Init(q)
 }

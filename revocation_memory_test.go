@@ -3,6 +3,8 @@ package authgate_test
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/url"
 	"runtime"
 	"strings"
 	"sync"
@@ -10,6 +12,7 @@ import (
 	"time"
 
 	"github.com/authgate/authgate"
+	"github.com/authgate/authgate/authgatetest"
 )
 
 func revoked(t *testing.T, s authgate.RevocationStore, sid, sub string, authTime time.Time) bool {
@@ -123,7 +126,7 @@ func TestMemoryRevocationStore(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := &clock{now: t0}
-			tt.run(t, authgate.NewMemoryRevocationStore(authgate.MemoryRevocationOptions{MaxAge: time.Hour, Now: c.Now}), c)
+			tt.run(t, authgate.NewMemoryRevocationStore(authgate.MemoryRevocationOptions{MaxAge: time.Hour, Now: c.Now, Logger: discardLogger()}), c)
 		})
 	}
 }
@@ -131,7 +134,7 @@ func TestMemoryRevocationStore(t *testing.T) {
 func TestMemoryRevocationStoreFullNeverRevivesASession(t *testing.T) {
 	ctx := context.Background()
 	c := &clock{now: t0}
-	s := authgate.NewMemoryRevocationStore(authgate.MemoryRevocationOptions{MaxSessions: 3, MaxUsers: 2, Now: c.Now})
+	s := authgate.NewMemoryRevocationStore(authgate.MemoryRevocationOptions{MaxSessions: 3, MaxUsers: 2, Now: c.Now, Logger: discardLogger()})
 
 	// Four sign-outs a second apart; sid-0 expires first.
 	for i := range 4 {
@@ -164,10 +167,208 @@ func TestMemoryRevocationStoreFullNeverRevivesASession(t *testing.T) {
 	}
 }
 
+// TestMemoryRevocationStoreSignInOutFloodSignsOutOnlyTheAttacker is the
+// attack: one account signs in and out through the HTTP API far more often
+// than the exact table holds. Nobody else's session is refused, every
+// earlier revocation still holds, and the attacker's own sessions signed
+// in before its last sign-out are refused.
+func TestMemoryRevocationStoreSignInOutFloodSignsOutOnlyTheAttacker(t *testing.T) {
+	var store *authgate.MemoryRevocationStore
+	logs := &logBuffer{}
+	a := newApp(t, func(c *authgate.Config[claims]) {
+		store = authgate.NewMemoryRevocationStore(authgate.MemoryRevocationOptions{
+			MaxSessions: 10, MaxSessionsPerSubject: 4, FilterCapacity: 20, MaxUsers: 10,
+			Now: c.Now, MaxAge: c.MaxAge, Logger: logs.logger(),
+		})
+		c.Revocations = store
+	})
+
+	victim := a.client() // alice, signed in an hour before the attack
+	if res := victim.signIn("alice", "alice-password"); res.StatusCode != 200 {
+		t.Fatalf("alice signs in: %d %s", res.StatusCode, res.body)
+	}
+	// carol signs out, but a thief kept a copy of her cookie.
+	carol := authgatetest.Cookies(t, a.auth, authgate.User[claims]{ID: "carol"})
+	signOut(t, a, carol)
+	a.clk.Advance(time.Hour)
+
+	// bob keeps one session open on another device, then signs in and
+	// out 200 times (20 times the exact table).
+	bobsOther := authgatetest.Cookies(t, a.auth, authgate.User[claims]{ID: "u2"})
+	for range 200 {
+		a.clk.Advance(time.Second)
+		signOut(t, a, authgatetest.Cookies(t, a.auth, authgate.User[claims]{ID: "u2"}))
+	}
+	a.clk.Advance(time.Second)
+	bobsNext := authgatetest.Cookies(t, a.auth, authgate.User[claims]{ID: "u2"})
+
+	if got := victim.get("/whoami").body; got != "u1 admin pro" {
+		t.Errorf("alice after the flood: %q, want her session", got)
+	}
+	for _, tt := range []struct {
+		name    string
+		cookies []*http.Cookie
+		wantErr error
+	}{
+		{"carol's signed-out copy stays refused", carol, authgate.ErrSessionRevoked},
+		{"bob's session signed in before his sign-outs is refused", bobsOther, authgate.ErrSessionRevoked},
+		{"bob's session signed in after them is valid", bobsNext, nil},
+	} {
+		if _, err := a.auth.Check(request("GET", "/", tt.cookies...)); (tt.wantErr == nil) != (err == nil) || (tt.wantErr != nil && !errorsIs(err, tt.wantErr)) {
+			t.Errorf("%s: Check = %v, want %v", tt.name, err, tt.wantErr)
+		}
+	}
+	st := store.Stats()
+	if !st.Cutoff.IsZero() || strings.Contains(logs.String(), "revocation_cutoff") {
+		t.Errorf("the flood raised the store-wide cutoff to %v", st.Cutoff)
+	}
+	if st.Sessions > 4 || st.Users != 1 {
+		t.Errorf("store holds %d exact sessions and %d marks, want at most 4 and bob's one mark", st.Sessions, st.Users)
+	}
+	if !strings.Contains(logs.String(), "event=revocation_fold") {
+		t.Error("folding bob's revocations was not logged")
+	}
+}
+
+// signOut posts /signout with the given session cookies, as the browser
+// holding them would.
+func signOut(t *testing.T, a *app, cookies []*http.Cookie) {
+	t.Helper()
+	c := a.client()
+	u, _ := url.Parse(a.srv.URL)
+	c.hc.Jar.SetCookies(u, cookies)
+	if res := c.postForm("/api/auth/signout", url.Values{"csrfToken": {c.csrf()}, "json": {"true"}}); res.StatusCode != 200 {
+		t.Fatalf("sign-out: %d %s", res.StatusCode, res.body)
+	}
+}
+
+func TestMemoryRevocationStoreDegradesStepByStep(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name string
+		run  func(t *testing.T, s *authgate.MemoryRevocationStore, c *clock, logs *logBuffer)
+	}{
+		{"a subject's revocations beyond the limit fold into its mark, which spares later sign-ins and other subjects", func(t *testing.T, s *authgate.MemoryRevocationStore, c *clock, logs *logBuffer) {
+			signedIn := c.Now()
+			c.Advance(time.Minute)
+			for i := range 3 {
+				s.RevokeSession(ctx, fmt.Sprintf("bob-%d", i), "bob", c.Now().Add(time.Hour))
+			}
+			if revoked(t, s, "bob-live", "bob", signedIn) {
+				t.Fatal("three revocations (the limit): bob's other session refused")
+			}
+			c.Advance(time.Minute)
+			s.RevokeSession(ctx, "bob-3", "bob", c.Now().Add(time.Hour))
+			for _, tc := range []struct {
+				sid, sub string
+				auth     time.Time
+				want     bool
+			}{
+				{"bob-0", "bob", signedIn, true},
+				{"bob-3", "bob", signedIn, true},
+				{"bob-live", "bob", signedIn, true},
+				{"bob-later", "bob", c.Now().Add(time.Second), false},
+				{"alice-1", "alice", signedIn, false},
+			} {
+				if got := revoked(t, s, tc.sid, tc.sub, tc.auth); got != tc.want {
+					t.Errorf("%s of %s: revoked = %v, want %v", tc.sid, tc.sub, got, tc.want)
+				}
+			}
+			if st := s.Stats(); st.Sessions != 0 || st.Users != 1 {
+				t.Errorf("%d exact entries and %d marks after the fold, want 0 and 1", st.Sessions, st.Users)
+			}
+			if !strings.Contains(logs.String(), "event=revocation_fold sub=bob sessions=4") {
+				t.Errorf("fold not logged: %s", logs)
+			}
+		}},
+		{"a full exact table moves the revocation that expires first to the filter, without a cutoff", func(t *testing.T, s *authgate.MemoryRevocationStore, c *clock, logs *logBuffer) {
+			for i := range 30 {
+				s.RevokeSession(ctx, fmt.Sprintf("sid-%d", i), fmt.Sprintf("user-%d", i), c.Now().Add(time.Duration(i+1)*time.Minute))
+			}
+			for i := range 30 {
+				if !revoked(t, s, fmt.Sprintf("sid-%d", i), fmt.Sprintf("user-%d", i), t0) {
+					t.Errorf("sid-%d: forgotten", i)
+				}
+			}
+			if revoked(t, s, "sid-other", "user-0", t0) {
+				t.Error("another session of user-0: refused")
+			}
+			if st := s.Stats(); st.Sessions != 10 || st.Filtered != 20 || !st.Cutoff.IsZero() {
+				t.Errorf("stats %+v, want 10 exact, 20 filtered, no cutoff", st)
+			}
+		}},
+		{"the store-wide cutoff is the last resort, logged, and lifted after MaxLifetime", func(t *testing.T, s *authgate.MemoryRevocationStore, c *clock, logs *logBuffer) {
+			before := c.Now()
+			for i := range 31 {
+				c.Advance(time.Second)
+				s.RevokeSession(ctx, fmt.Sprintf("sid-%d", i), fmt.Sprintf("user-%d", i), c.Now().Add(time.Hour))
+			}
+			// 10 exact + 20 filtered (sid-0..19): the 31st revocation
+			// pushed sid-20 (revoked at before+21s) out of the exact
+			// table, and the filter had no room.
+			st := s.Stats()
+			if want := before.Add(21 * time.Second); !st.Cutoff.Equal(want) {
+				t.Fatalf("cutoff %v, want %v", st.Cutoff, want)
+			}
+			if !revoked(t, s, "sid-20", "user-20", before.Add(21*time.Second)) || !revoked(t, s, "any", "anyone", before) {
+				t.Error("sessions signed in by the cutoff: not refused")
+			}
+			if revoked(t, s, "any", "anyone", before.Add(22*time.Second)) {
+				t.Error("a session signed in after the cutoff: refused")
+			}
+			if !strings.Contains(logs.String(), "level=ERROR") || !strings.Contains(logs.String(), "event=revocation_cutoff") {
+				t.Errorf("cutoff not logged at ERROR: %s", logs)
+			}
+			c.Advance(authgate.DefaultMaxLifetime)
+			s.RevokeSession(ctx, "late", "user-x", c.Now().Add(time.Hour)) // writes prune
+			if !s.Stats().Cutoff.IsZero() {
+				t.Error("cutoff still in force after MaxLifetime")
+			}
+		}},
+		{"revoking an empty session id stays exact and never reaches the filter's lookup", func(t *testing.T, s *authgate.MemoryRevocationStore, c *clock, logs *logBuffer) {
+			for i := range 20 {
+				s.RevokeSession(ctx, fmt.Sprintf("sid-%d", i), fmt.Sprintf("user-%d", i), c.Now().Add(time.Hour))
+			}
+			// Sign-in asks with an empty id whether the subject's mark
+			// covers this second; the filter must not answer for "".
+			if revoked(t, s, "", "newcomer", c.Now()) {
+				t.Error("an empty session id of an unmarked subject: refused")
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := &clock{now: t0}
+			logs := &logBuffer{}
+			s := authgate.NewMemoryRevocationStore(authgate.MemoryRevocationOptions{
+				MaxSessions: 10, MaxSessionsPerSubject: 3, FilterCapacity: 20, MaxUsers: 10,
+				MaxAge: time.Hour, Now: c.Now, Logger: logs.logger(),
+			})
+			tt.run(t, s, c, logs)
+		})
+	}
+}
+
+func TestMemoryRevocationStoreRevokedDoesNotAllocate(t *testing.T) {
+	ctx := context.Background()
+	c := &clock{now: t0}
+	s := authgate.NewMemoryRevocationStore(authgate.MemoryRevocationOptions{MaxSessions: 10, FilterCapacity: 1000, Now: c.Now, Logger: discardLogger()})
+	for i := range 100 { // 10 exact, 90 in the filter
+		s.RevokeSession(ctx, fmt.Sprintf("%022d", i), fmt.Sprintf("user-%d", i), c.Now().Add(time.Hour))
+	}
+	s.RevokeUser(ctx, "user-1", t0)
+	if n := testing.AllocsPerRun(100, func() {
+		s.Revoked(ctx, "AAAAAAAAAAAAAAAAAAAAAA", "user-1", t0.Add(time.Hour))
+		s.Revoked(ctx, fmt.Sprintf("%022d", 0), "user-0", t0)
+	}); n > 1 { // the Sprintf above
+		t.Errorf("Revoked allocates: %v allocations per run", n)
+	}
+}
+
 func TestMemoryRevocationStoreRepeatedRevocationsStayBounded(t *testing.T) {
 	ctx := context.Background()
 	c := &clock{now: t0}
-	s := authgate.NewMemoryRevocationStore(authgate.MemoryRevocationOptions{Now: c.Now})
+	s := authgate.NewMemoryRevocationStore(authgate.MemoryRevocationOptions{Now: c.Now, Logger: discardLogger()})
 	before := heapInUse()
 	for i := range 100_000 {
 		s.RevokeSession(ctx, "sid", "alice", c.Now().Add(time.Duration(i)*time.Second+time.Hour))
@@ -190,10 +391,10 @@ func TestMemoryRevocationStoreMemoryIsBounded(t *testing.T) {
 	c := &clock{now: t0}
 	const n = authgate.DefaultRevocationEntries
 	before := heapInUse()
-	s := authgate.NewMemoryRevocationStore(authgate.MemoryRevocationOptions{Now: c.Now})
+	s := authgate.NewMemoryRevocationStore(authgate.MemoryRevocationOptions{Now: c.Now, Logger: discardLogger()})
 	for i := range 2 * n {
 		sid := fmt.Sprintf("%022d", i) // as long as a real session id
-		s.RevokeSession(ctx, sid, "alice", c.Now().Add(time.Hour+time.Duration(i)*time.Millisecond))
+		s.RevokeSession(ctx, sid, fmt.Sprintf("user-%d", i), c.Now().Add(time.Hour+time.Duration(i)*time.Millisecond))
 		s.RevokeUser(ctx, fmt.Sprintf("user-%d-%s", i, strings.Repeat("x", 100)), c.Now())
 	}
 	after := heapInUse()
@@ -202,8 +403,15 @@ func TestMemoryRevocationStoreMemoryIsBounded(t *testing.T) {
 	if sessions != n || users != n {
 		t.Fatalf("store holds %d sessions and %d marks, want %d each", sessions, users, n)
 	}
-	perEntry := float64(after-before) / float64(2*n)
-	t.Logf("default revocation store, full (2×%d entries): %.1f MB, %.0f bytes per entry", n, float64(after-before)/1e6, perEntry)
+	// The sessions that did not fit moved to the filter, allocated whole.
+	st := s.Stats()
+	if st.Filtered != n || st.FilterBytes == 0 {
+		t.Fatalf("filter holds %d ids in %d bytes, want %d", st.Filtered, st.FilterBytes, n)
+	}
+	exact := int64(after-before) - int64(st.FilterBytes)
+	perEntry := float64(exact) / float64(2*n)
+	t.Logf("default revocation store, full (2×%d exact entries + filter of %d ids): %.1f MB exact, %.0f bytes per entry, filter %.1f MB",
+		n, n, float64(exact)/1e6, perEntry, float64(st.FilterBytes)/1e6)
 	if perEntry > 300 {
 		t.Errorf("%.0f bytes per entry; the documentation promises about 150", perEntry)
 	}
@@ -212,7 +420,7 @@ func TestMemoryRevocationStoreMemoryIsBounded(t *testing.T) {
 func TestMemoryRevocationStoreConcurrentUse(t *testing.T) {
 	ctx := context.Background()
 	c := &clock{now: t0}
-	s := authgate.NewMemoryRevocationStore(authgate.MemoryRevocationOptions{MaxSessions: 100, Now: c.Now})
+	s := authgate.NewMemoryRevocationStore(authgate.MemoryRevocationOptions{MaxSessions: 100, Now: c.Now, Logger: discardLogger()})
 	var wg sync.WaitGroup
 	for g := range 8 {
 		wg.Go(func() {
@@ -235,9 +443,9 @@ func BenchmarkMemoryRevocationStoreRevoked(b *testing.B) {
 	b.ReportAllocs()
 	ctx := context.Background()
 	c := &clock{now: t0}
-	s := authgate.NewMemoryRevocationStore(authgate.MemoryRevocationOptions{Now: c.Now})
+	s := authgate.NewMemoryRevocationStore(authgate.MemoryRevocationOptions{Now: c.Now, Logger: discardLogger()})
 	for i := range 10_000 {
-		s.RevokeSession(ctx, fmt.Sprintf("%022d", i), "alice", t0.Add(time.Hour))
+		s.RevokeSession(ctx, fmt.Sprintf("%022d", i), fmt.Sprintf("user-%d", i), t0.Add(time.Hour))
 		s.RevokeUser(ctx, fmt.Sprintf("user-%d", i), t0)
 	}
 	b.RunParallel(func(pb *testing.PB) {
