@@ -61,11 +61,21 @@ type RevocationOptions struct {
 	// lives MaxLifetime. The defaults are [authgate.DefaultMaxAge] and
 	// [authgate.DefaultMaxLifetime].
 	MaxAge, MaxLifetime time.Duration
+	// MaxSessionsPerSubject bounds how many revoked sessions of one
+	// subject Redis keeps exactly. Revoking one more folds the revocation
+	// into a mark for that subject at the time of the revocation, as
+	// [authgate.MemoryRevocationOptions.MaxSessionsPerSubject] does in
+	// memory: every session of that subject signed in until then ends,
+	// and no other subject's. An account signing in and out over and over
+	// thus holds at most this many keys in Redis. The default is
+	// [authgate.DefaultRevocationsPerSubject].
+	MaxSessionsPerSubject int
 	// Local is each instance's in-memory view of the revocations, which
 	// answers Revoked without I/O. A "not revoked" from it is final; a
 	// "revoked" is confirmed against Redis, which holds the exact entries.
-	// The default is an [authgate.MemoryRevocationStore] with MaxAge,
-	// MaxLifetime and Now.
+	// The default is an [authgate.MemoryRevocationStore] (exact entries,
+	// per-subject folding, then a compact filter) with MaxAge,
+	// MaxLifetime, MaxSessionsPerSubject, Logger and Now.
 	Local authgate.RevocationStore
 	// Logger receives the store's warnings (Redis lost, back, reloaded).
 	// The default is [slog.Default].
@@ -114,6 +124,7 @@ type RevocationStore struct {
 	maxAge       time.Duration
 	maxLifetime  time.Duration
 	maxPending   int
+	perSubject   int
 	logger       *slog.Logger
 	now          func() time.Time
 	revokeScript *redis.Script
@@ -165,6 +176,7 @@ func NewRevocationStore(ctx context.Context, client *redis.Client, opts Revocati
 		maxAge:       opts.MaxAge,
 		maxLifetime:  opts.MaxLifetime,
 		maxPending:   opts.MaxPending,
+		perSubject:   opts.MaxSessionsPerSubject,
 		logger:       opts.Logger,
 		now:          opts.Now,
 		revokeScript: redis.NewScript(revokeLua),
@@ -193,6 +205,9 @@ func NewRevocationStore(ctx context.Context, client *redis.Client, opts Revocati
 	if s.maxPending <= 0 {
 		s.maxPending = DefaultMaxPending
 	}
+	if s.perSubject <= 0 {
+		s.perSubject = authgate.DefaultRevocationsPerSubject
+	}
 	if s.logger == nil {
 		s.logger = slog.Default()
 	}
@@ -201,7 +216,8 @@ func NewRevocationStore(ctx context.Context, client *redis.Client, opts Revocati
 	}
 	if s.local == nil {
 		s.local = authgate.NewMemoryRevocationStore(authgate.MemoryRevocationOptions{
-			MaxAge: s.maxAge, MaxLifetime: s.maxLifetime, Now: s.now,
+			MaxAge: s.maxAge, MaxLifetime: s.maxLifetime, Now: s.now, Logger: s.logger,
+			MaxSessionsPerSubject: s.perSubject,
 		})
 	}
 
@@ -377,21 +393,39 @@ func (s *RevocationStore) write(ctx context.Context, e entry, now time.Time) err
 
 func (s *RevocationStore) writeRedis(ctx context.Context, e entry, now time.Time) error {
 	key := s.keyOf(e)
-	ttl := e.until - now.UnixMilli()
+	nowMs := now.UnixMilli()
+	ttl := e.until - nowMs
 	if ttl <= 0 {
 		return nil
 	}
-	value, kind := e.value(), "session"
+	value := e.value()
+	keys := []string{key}
+	args := []any{value, ttl, s.channel, message(key, value)}
 	if e.user {
-		kind = "user"
+		args = append(args, "user")
+	} else {
+		// What a fold writes: the subject's mark at now.
+		uKey, mark := s.userKey(e.subject), strconv.FormatInt(nowMs, 10)
+		keys = append(keys, s.prefix+"r:n:"+e.subject, uKey)
+		args = append(args, "session", mark, s.perSubject, s.maxLifetime.Milliseconds(), message(uKey, mark))
 	}
-	msg := strconv.Itoa(len(key)) + ":" + key + value
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	if err := s.revokeScript.Run(ctx, s.client, []string{key}, value, ttl, s.channel, msg, kind).Err(); err != nil {
+	folded, err := s.revokeScript.Run(ctx, s.client, keys, args...).Int()
+	if err != nil {
 		return unavailable("revoke", err)
 	}
+	if folded == 2 {
+		s.logger.LogAttrs(ctx, slog.LevelWarn, "redisstore: revoked sessions folded into a per-user mark",
+			slog.String("event", "revocation_folded"), slog.String("sub", e.subject), slog.Int("max_per_subject", s.perSubject))
+	}
 	return nil
+}
+
+// message is what the channel carries for one entry: "len(key):" + key +
+// value, the same key and value a load reads.
+func message(key, value string) string {
+	return strconv.Itoa(len(key)) + ":" + key + value
 }
 
 func (s *RevocationStore) sessionKey(id string) string { return s.prefix + "r:s:" + id }

@@ -153,13 +153,16 @@ func TestRevocationKeysCarryTTLs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(keys) != 5 {
-		t.Fatalf("keys %q, want 5", keys)
+	// Two sessions and two marks, and each subject's set of revoked
+	// sessions (r:n:).
+	if len(keys) != 7 {
+		t.Fatalf("keys %q, want 7", keys)
 	}
 	want := map[string]time.Duration{
 		"ttl:r:s:sid-1": time.Hour + time.Minute, // MaxAge + clock skew
 		"ttl:r:s:sid-2": 2 * time.Hour,
 		"ttl:r:u:alice": 24 * time.Hour,
+		"ttl:r:n:alice": 2 * time.Hour, // its longest-lived session
 	}
 	for _, k := range keys {
 		if len(k) > 64 {
@@ -182,6 +185,49 @@ func TestRevocationKeysCarryTTLs(t *testing.T) {
 	n := instance(t, srv, c, redisstore.RevocationOptions{KeyPrefix: "ttl:", MaxAge: time.Hour, MaxLifetime: 24 * time.Hour})
 	if !revoked(t, n, long, "someone", c.sessionAuth()) || !revoked(t, n, "sid-x", long, c.sessionAuth()) {
 		t.Fatal("a new instance does not load hashed ids")
+	}
+}
+
+// TestOneAccountCannotSignOutOthers is issue 13's attack on the shared
+// store: one account signing in and out far more often than the store
+// keeps exact entries per subject. Redis keeps at most
+// MaxSessionsPerSubject keys for it and folds the rest into its own mark;
+// no other user's session is refused on any instance, and the attacker's
+// own older sessions are.
+func TestOneAccountCannotSignOutOthers(t *testing.T) {
+	srv := redistest.Start(t)
+	c := &clock{}
+	opts := redisstore.RevocationOptions{KeyPrefix: "fold:", MaxSessionsPerSubject: 8}
+	a, b := instance(t, srv, c, opts), instance(t, srv, c, opts)
+	ctx := context.Background()
+	victimAuth := c.sessionAuth()
+	attackerOld := c.sessionAuth()
+	for i := range 200 {
+		if err := a.RevokeSession(ctx, fmt.Sprintf("mallory-%03d", i), "mallory", c.Now().Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	client := connect(t, srv.URL())
+	keys, err := client.Keys(ctx, "fold:r:s:*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(keys) != 8 {
+		t.Errorf("Redis holds %d revoked sessions of one subject, want MaxSessionsPerSubject (8)", len(keys))
+	}
+	for _, s := range []*redisstore.RevocationStore{a, b} {
+		eventually(t, "the attacker's older session is refused everywhere", func() bool {
+			return revoked(t, s, "mallory-live", "mallory", attackerOld)
+		})
+		if revoked(t, s, "victim-session", "victim", victimAuth) {
+			t.Fatal("another user's session was refused")
+		}
+		if !revoked(t, s, "mallory-150", "mallory", attackerOld) {
+			t.Fatal("a folded revocation is not honoured")
+		}
+	}
+	if revoked(t, b, "mallory-new", "mallory", c.authAt(2*time.Second)) {
+		t.Fatal("the attacker's session signed in after the fold was refused")
 	}
 }
 
