@@ -12,6 +12,8 @@ import (
 	"net/http"
 	"runtime"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -248,4 +250,67 @@ func BenchmarkRevocationDelay(b *testing.B) {
 	b.ReportMetric(q(0.50), "p50-ms")
 	b.ReportMetric(q(0.99), "p99-ms")
 	b.ReportMetric(float64(len(delays)), "samples")
+}
+
+// usedMemory is Redis's used_memory in bytes.
+func usedMemory(b *testing.B, c *redis.Client) int64 {
+	b.Helper()
+	info, err := c.Info(context.Background(), "memory").Result()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, line := range strings.Split(info, "\r\n") {
+		if v, ok := strings.CutPrefix(line, "used_memory:"); ok {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				b.Fatal(err)
+			}
+			return n
+		}
+	}
+	b.Fatal("no used_memory in INFO memory")
+	return 0
+}
+
+// BenchmarkRedisRevokeSession revokes one session per iteration, each of
+// its own subject (22-character ids and 16-character subjects), and
+// reports what each revocation adds to Redis's memory (its key, and its
+// subject's set of revoked sessions).
+func BenchmarkRedisRevokeSession(b *testing.B) {
+	srv := redistest.Start(b)
+	c := redisClient(b, srv)
+	s := redisRevocations(b, c, "bench:size:")
+	ctx := context.Background()
+	before := usedMemory(b, c)
+	i := 0
+	for b.Loop() {
+		i++
+		if err := s.RevokeSession(ctx, fmt.Sprintf("%022d", i), fmt.Sprintf("user-%011d", i), time.Now().Add(time.Hour)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(usedMemory(b, c)-before)/float64(i), "redis-B/revocation")
+}
+
+// BenchmarkRedisLimiterAllow makes one first failed attempt per iteration,
+// each from its own account and address (three new buckets), and reports
+// what each adds to Redis's memory.
+func BenchmarkRedisLimiterAllow(b *testing.B) {
+	srv := redistest.Start(b)
+	c := redisClient(b, srv)
+	l, err := redisstore.NewLimiter(context.Background(), c, redisstore.LimiterOptions{KeyPrefix: "bench:lim:", Timeout: time.Second})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	before := usedMemory(b, c)
+	i := 0
+	for b.Loop() {
+		i++
+		a := authgate.Attempt{Account: fmt.Sprintf("user-%011d", i), Addr: fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255), Time: time.Now()}
+		if wait, err := l.Allow(ctx, a); err != nil || wait != 0 {
+			b.Fatal(wait, err)
+		}
+	}
+	b.ReportMetric(float64(usedMemory(b, c)-before)/float64(i), "redis-B/attempt")
 }

@@ -139,6 +139,7 @@ type RevocationStore struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 	ps     *redis.PubSub // owned by the run goroutine after start
+	cur    atomic.Pointer[redis.PubSub] // ps, for Close to interrupt a read
 
 	syncs atomic.Int64 // completed loads, for tests and metrics
 }
@@ -232,6 +233,7 @@ func NewRevocationStore(ctx context.Context, client *redis.Client, opts Revocati
 		return nil, err
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.cur.Store(ps)
 	go s.run()
 	return s, nil
 }
@@ -257,17 +259,20 @@ func (s *RevocationStore) subscribe(ctx context.Context) (*redis.PubSub, error) 
 	return ps, nil
 }
 
-// Close stops the subscription, waiting up to PingInterval for it to end.
-// The store then answers as during an outage: from its local view for
-// Staleness, then with [ErrStale].
+// Close stops the subscription. The store then answers as during an
+// outage: from its local view for Staleness, then with [ErrStale]. It does
+// not close the client.
 func (s *RevocationStore) Close() error {
 	s.cancel()
+	if ps := s.cur.Load(); ps != nil {
+		ps.Close() // interrupts a read in progress
+	}
 	<-s.done
-	s.markDown(errClosed)
+	if s.down.CompareAndSwap(false, true) {
+		s.downSince.Store(s.now().UnixNano())
+	}
 	return nil
 }
-
-var errClosed = errors.New("redisstore: store closed")
 
 // Synced reports whether the local view is current: subscribed, loaded
 // since the last reconnection, and nothing left to write.
@@ -574,6 +579,10 @@ func (s *RevocationStore) run() {
 				continue
 			}
 			s.ps, lastHeard, pinged, backoff = ps, time.Now(), false, 50*time.Millisecond
+			s.cur.Store(ps)
+			if s.ctx.Err() != nil {
+				return // Close ran meanwhile; the deferred Close closes ps
+			}
 			s.markUp()
 			continue
 		}
