@@ -138,7 +138,7 @@ type RevocationStore struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	done   chan struct{}
-	ps     *redis.PubSub // owned by the run goroutine after start
+	ps     *redis.PubSub                // owned by the run goroutine after start
 	cur    atomic.Pointer[redis.PubSub] // ps, for Close to interrupt a read
 
 	syncs atomic.Int64 // completed loads, for tests and metrics
