@@ -12,8 +12,6 @@ import (
 	"net/http"
 	"runtime"
 	"slices"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -56,7 +54,9 @@ func storeAuth(b *testing.B, lim authgate.Limiter, revs authgate.RevocationStore
 	b.Helper()
 	ctx := context.Background()
 	for i := range revokedBackground {
-		if err := revs.RevokeSession(ctx, fmt.Sprintf("revoked-%017d", i), "someone", time.Now().Add(time.Hour)); err != nil {
+		// Each of its own subject: a subject with many revoked sessions is
+		// folded into a per-user mark instead.
+		if err := revs.RevokeSession(ctx, fmt.Sprintf("revoked-%014d", i), fmt.Sprintf("user-%d", i), time.Now().Add(time.Hour)); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -105,7 +105,7 @@ func BenchmarkWarmRequestStore(b *testing.B) {
 		revs func() authgate.RevocationStore
 	}{
 		{"memory", authgate.NewMemoryLimiter(authgate.MemoryLimiterOptions{}), func() authgate.RevocationStore {
-			return authgate.NewMemoryRevocationStore(authgate.MemoryRevocationOptions{})
+			return authgate.NewMemoryRevocationStore(authgate.MemoryRevocationOptions{Logger: slog.New(slog.DiscardHandler)})
 		}},
 		{"redis", lim, func() authgate.RevocationStore { return redisRevocations(b, c, "bench:warm:") }},
 	}
@@ -147,7 +147,7 @@ func BenchmarkWarmRequestStoreRatio(b *testing.B) {
 	var hs [2]http.Handler
 	var bases [2]http.Request
 	h, cookie := storeAuth(b, authgate.NewMemoryLimiter(authgate.MemoryLimiterOptions{}),
-		authgate.NewMemoryRevocationStore(authgate.MemoryRevocationOptions{}))
+		authgate.NewMemoryRevocationStore(authgate.MemoryRevocationOptions{Logger: slog.New(slog.DiscardHandler)}))
 	hs[0], bases[0] = h, *bench.NewRequest(cookie)
 	h, cookie = storeAuth(b, lim, redisRevocations(b, c, "bench:ratio:"))
 	hs[1], bases[1] = h, *bench.NewRequest(cookie)
@@ -193,12 +193,12 @@ func BenchmarkRevokedLookup(b *testing.B) {
 		name string
 		s    authgate.RevocationStore
 	}{
-		{"memory", authgate.NewMemoryRevocationStore(authgate.MemoryRevocationOptions{})},
+		{"memory", authgate.NewMemoryRevocationStore(authgate.MemoryRevocationOptions{Logger: slog.New(slog.DiscardHandler)})},
 		{"redis", redisRevocations(b, c, "bench:lookup:")},
 	} {
 		ctx := context.Background()
 		for i := range revokedBackground {
-			st.s.RevokeSession(ctx, fmt.Sprintf("revoked-%017d", i), "someone", time.Now().Add(time.Hour))
+			st.s.RevokeSession(ctx, fmt.Sprintf("revoked-%014d", i), fmt.Sprintf("user-%d", i), time.Now().Add(time.Hour))
 		}
 		auth := time.Now().Add(-time.Hour)
 		b.Run(st.name, func(b *testing.B) {
@@ -252,36 +252,29 @@ func BenchmarkRevocationDelay(b *testing.B) {
 	b.ReportMetric(float64(len(delays)), "samples")
 }
 
-// usedMemory is Redis's used_memory in bytes.
-func usedMemory(b *testing.B, c *redis.Client) int64 {
+// memoryUsage is MEMORY USAGE of each key (SAMPLES 0: every element), summed.
+func memoryUsage(b *testing.B, c *redis.Client, keys ...string) int64 {
 	b.Helper()
-	info, err := c.Info(context.Background(), "memory").Result()
-	if err != nil {
-		b.Fatal(err)
-	}
-	for _, line := range strings.Split(info, "\r\n") {
-		if v, ok := strings.CutPrefix(line, "used_memory:"); ok {
-			n, err := strconv.ParseInt(v, 10, 64)
-			if err != nil {
-				b.Fatal(err)
-			}
-			return n
+	var n int64
+	for _, k := range keys {
+		v, err := c.MemoryUsage(context.Background(), k, 0).Result()
+		if err != nil {
+			b.Fatalf("MEMORY USAGE %s: %v", k, err)
 		}
+		n += v
 	}
-	b.Fatal("no used_memory in INFO memory")
-	return 0
+	return n
 }
 
 // BenchmarkRedisRevokeSession revokes one session per iteration, each of
-// its own subject (22-character ids and 16-character subjects), and
-// reports what each revocation adds to Redis's memory (its key, and its
-// subject's set of revoked sessions).
+// its own subject (22-character ids, 16-character subjects), and reports
+// what one revocation holds in Redis (MEMORY USAGE of its key and of its
+// subject's set of revoked sessions), and what a per-user mark holds.
 func BenchmarkRedisRevokeSession(b *testing.B) {
 	srv := redistest.Start(b)
 	c := redisClient(b, srv)
-	s := redisRevocations(b, c, "bench:size:")
+	s := redisRevocations(b, c, "authgate:")
 	ctx := context.Background()
-	before := usedMemory(b, c)
 	i := 0
 	for b.Loop() {
 		i++
@@ -289,21 +282,25 @@ func BenchmarkRedisRevokeSession(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(float64(usedMemory(b, c)-before)/float64(i), "redis-B/revocation")
+	b.StopTimer()
+	if err := s.RevokeUser(ctx, "user-00000000001", time.Now()); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(memoryUsage(b, c, "authgate:r:s:"+fmt.Sprintf("%022d", 1), "authgate:r:n:user-00000000001")), "redis-B/revoked-session")
+	b.ReportMetric(float64(memoryUsage(b, c, "authgate:r:u:user-00000000001")), "redis-B/user-mark")
 }
 
 // BenchmarkRedisLimiterAllow makes one first failed attempt per iteration,
 // each from its own account and address (three new buckets), and reports
-// what each adds to Redis's memory.
+// what the three keys of one attempt hold in Redis (MEMORY USAGE).
 func BenchmarkRedisLimiterAllow(b *testing.B) {
 	srv := redistest.Start(b)
 	c := redisClient(b, srv)
-	l, err := redisstore.NewLimiter(context.Background(), c, redisstore.LimiterOptions{KeyPrefix: "bench:lim:", Timeout: time.Second})
+	l, err := redisstore.NewLimiter(context.Background(), c, redisstore.LimiterOptions{Timeout: time.Second})
 	if err != nil {
 		b.Fatal(err)
 	}
 	ctx := context.Background()
-	before := usedMemory(b, c)
 	i := 0
 	for b.Loop() {
 		i++
@@ -312,5 +309,10 @@ func BenchmarkRedisLimiterAllow(b *testing.B) {
 			b.Fatal(wait, err)
 		}
 	}
-	b.ReportMetric(float64(usedMemory(b, c)-before)/float64(i), "redis-B/attempt")
+	b.StopTimer()
+	keys, err := c.Keys(ctx, "authgate:l:*").Result()
+	if err != nil || len(keys) < 3 {
+		b.Fatalf("keys: %v, %v", len(keys), err)
+	}
+	b.ReportMetric(3*float64(memoryUsage(b, c, keys...))/float64(len(keys)), "redis-B/attempt")
 }
