@@ -1,7 +1,6 @@
 package authgate
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -34,6 +33,7 @@ type Auth[T any] struct {
 	cop      *http.CrossOriginProtection
 	checker  *passwordChecker
 	errorFn  func(http.ResponseWriter, *http.Request, error)
+	noisy    [noisyKinds]noisyLog // rate limits of the noisy log events (log.go)
 
 	handler http.Handler
 }
@@ -99,12 +99,14 @@ func New[T any](cfg Config[T]) (*Auth[T], error) {
 		n = max(1, runtime.GOMAXPROCS(0)-1)
 	}
 	// The dummy hash is made with the configured hasher, so comparing an
-	// unknown user's password against it costs what a real check costs.
+	// unknown user's password against it costs what a real check costs;
+	// making it is the first measurement of one check's duration.
+	start := cfg.Now()
 	dummy, err := cfg.Hasher.Hash(randomToken()[:32])
 	if err != nil {
 		return nil, fmt.Errorf("%w: Hasher cannot hash: %w", ErrConfig, err)
 	}
-	a.checker = &passwordChecker{hasher: cfg.Hasher, slots: make(chan struct{}, n), dummy: dummy, wait: hashWait}
+	a.checker = newPasswordChecker(cfg.Now, cfg.Hasher, dummy, n, cfg.MaxHashWait, cfg.Now().Sub(start))
 
 	if a.errorFn == nil {
 		a.errorFn = DefaultErrorHandler
@@ -122,10 +124,4 @@ func (a *Auth[T]) signInPage() string {
 		return a.origin + a.cfg.Pages.SignIn
 	}
 	return a.origin + a.basePath + "/signin"
-}
-
-// logDecision emits one structured event. Callers pass only safe
-// attributes: never a password, secret or cookie value.
-func (a *Auth[T]) logDecision(ctx context.Context, level slog.Level, msg string, attrs ...slog.Attr) {
-	a.log.LogAttrs(ctx, level, msg, attrs...)
 }

@@ -106,11 +106,21 @@ type Config[T any] struct {
 	// The default is none: the client address is RemoteAddr's host.
 	TrustedProxies []netip.Prefix
 
-	// MaxConcurrentHashes bounds how many password comparisons run at once;
-	// a sign-in that cannot start one within a short wait is answered with
-	// 503 and Retry-After. The default is GOMAXPROCS-1 (at least 1), which
-	// leaves a core for ordinary requests during a sign-in flood.
+	// MaxConcurrentHashes bounds how many password comparisons run at
+	// once; sign-ins that find every slot busy wait their turn in a FIFO
+	// queue (see MaxHashWait). The default is GOMAXPROCS-1 (at least 1),
+	// which leaves a core for ordinary requests during a sign-in flood.
 	MaxConcurrentHashes int
+
+	// MaxHashWait bounds how long a sign-in may expect to wait in the
+	// queue for a password comparison: its place in the queue times the
+	// measured duration of one comparison, divided by MaxConcurrentHashes.
+	// A sign-in whose expected wait is longer, or that finds 1024 sign-ins
+	// already queued, is answered at once with 503 ("Busy") and a
+	// Retry-After of its expected wait; so is one whose request ends while
+	// it waits. The default is 3 seconds: at bcrypt cost 10 (about 75 ms a
+	// comparison) and one slot, some 40 sign-ins can queue.
+	MaxHashWait time.Duration
 
 	// MaxCookieChunks bounds how many cookies of 3933 bytes one session may
 	// be split into, as NextAuth does for large tokens. A bigger session
@@ -157,6 +167,7 @@ const (
 	DefaultMaxLifetime     = 90 * 24 * time.Hour
 	DefaultMaxCookieChunks = 4
 	DefaultMaxBodyBytes    = 16 << 10
+	DefaultMaxHashWait     = 3 * time.Second
 )
 
 const minSecretBytes = 32
@@ -228,6 +239,12 @@ func (c *Config[T]) validate() error {
 	}
 	if c.MaxConcurrentHashes < 0 {
 		return bad("MaxConcurrentHashes %d is negative", c.MaxConcurrentHashes)
+	}
+	if c.MaxHashWait == 0 {
+		c.MaxHashWait = DefaultMaxHashWait
+	}
+	if c.MaxHashWait < 0 {
+		return bad("MaxHashWait %v is negative", c.MaxHashWait)
 	}
 	if c.Hasher == nil {
 		c.Hasher = BcryptHasher{}

@@ -1,6 +1,10 @@
 package authgate
 
-import "strings"
+import (
+	"context"
+	"strings"
+	"time"
+)
 
 // User is what [Config.Authorize] returns for valid credentials. ID is
 // required and must be unique and stable: it becomes the token's subject.
@@ -24,10 +28,12 @@ var protocolFields = map[string]bool{"csrfToken": true, "callbackUrl": true, "js
 // Credentials are the fields a client submitted to sign in, without the
 // protocol's own. A Credentials is used by one request at a time.
 type Credentials struct {
-	fields   map[string]string
-	checker  *passwordChecker
-	compared bool // a hash comparison ran
-	busy     bool // no comparison slot was free
+	ctx        context.Context // the sign-in request's
+	fields     map[string]string
+	checker    *passwordChecker
+	compared   bool          // a hash comparison ran
+	busy       bool          // the queue refused the comparison
+	retryAfter time.Duration // with busy: the expected wait
 }
 
 // Get returns the submitted field name, or "".
@@ -51,17 +57,21 @@ func (c *Credentials) Names() []string {
 // PasswordMatches compares the submitted password with hash using
 // [Config.Hasher], in constant time. Pass the empty string for an unknown
 // user: a comparison against a dummy hash of the same cost still runs, so
-// unknown and known users take the same time. Comparisons are bounded by
-// [Config.MaxConcurrentHashes]; when no slot frees up within a short wait
-// it returns false and the sign-in is answered with 503.
+// unknown and known users take the same time.
+//
+// At most [Config.MaxConcurrentHashes] comparisons run at once; the others
+// wait their turn in a FIFO queue as long as their expected wait stays
+// under [Config.MaxHashWait]. When the queue refuses a comparison, or the
+// request ends while it waits, PasswordMatches returns false and the
+// sign-in is answered with 503 Busy and a Retry-After from the queue.
 func (c *Credentials) PasswordMatches(hash string) bool {
-	if c.checker == nil {
+	if c.checker == nil || c.busy {
 		return false
 	}
 	c.compared = true
-	ok, busy := c.checker.compare(hash, c.Password())
-	if busy {
-		c.busy = true
+	ok, retry, err := c.checker.compare(c.ctx, hash, c.Password())
+	if err != nil {
+		c.busy, c.retryAfter = true, retry
 	}
 	return ok
 }

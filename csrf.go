@@ -89,9 +89,9 @@ func (a *Auth[T]) newCSRF(w http.ResponseWriter) string {
 func (a *Auth[T]) verifyCSRF(r *http.Request, bodyToken string) error {
 	err := a.checkCSRF(r, bodyToken)
 	if err != nil {
-		a.logDecision(r.Context(), slog.LevelWarn, "authgate: csrf refused",
+		a.logNoisy(r.Context(), noisyCSRF, slog.LevelWarn, "authgate: csrf refused",
 			slog.String("event", "csrf_refused"), slog.String("reason", err.Error()),
-			slog.String("path", r.URL.Path))
+			slog.String("path", clip(r.URL.Path)))
 	}
 	return err
 }

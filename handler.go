@@ -2,7 +2,6 @@ package authgate
 
 import (
 	"encoding/json"
-	"errors"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -40,9 +39,9 @@ func (a *Auth[T]) newHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		if err := a.cop.Check(r); err != nil {
-			a.logDecision(r.Context(), slog.LevelWarn, "authgate: csrf refused",
+			a.logNoisy(r.Context(), noisyCSRF, slog.LevelWarn, "authgate: csrf refused",
 				slog.String("event", "csrf_refused"), slog.String("reason", "cross-origin request"),
-				slog.String("path", r.URL.Path))
+				slog.String("path", clip(r.URL.Path)))
 			writeJSON(w, http.StatusForbidden, map[string]string{"url": a.url("/signin", "error", CodeMissingCSRF)})
 			return
 		}
@@ -100,9 +99,9 @@ func (a *Auth[T]) serveSession(w http.ResponseWriter, r *http.Request) {
 func (a *Auth[T]) serveUpdate(w http.ResponseWriter, r *http.Request) {
 	noCache(w)
 	w.Header().Add("Vary", "Cookie")
-	b, err := readBody(w, r, a.cfg.MaxBodyBytes)
-	if err != nil {
-		a.writeBodyError(w, r, err, false)
+	b, berr := readBody(w, r, a.cfg.MaxBodyBytes)
+	if berr != nil {
+		a.writeBodyError(w, r, berr, false)
 		return
 	}
 	if err := a.verifyCSRF(r, b.fields["csrfToken"]); err != nil {
@@ -165,7 +164,7 @@ func (a *Auth[T]) serveSignOut(w http.ResponseWriter, r *http.Request) {
 // serveLog accepts next-auth/react's client log beacons (bounded) and
 // ignores them.
 func (a *Auth[T]) serveLog(w http.ResponseWriter, r *http.Request) {
-	if _, err := readBody(w, r, a.cfg.MaxBodyBytes); errors.Is(err, errBodyTooLarge) {
+	if _, err := readBody(w, r, a.cfg.MaxBodyBytes); err != nil && err.status == http.StatusRequestEntityTooLarge {
 		writeJSON(w, http.StatusRequestEntityTooLarge, struct{}{})
 		return
 	}
@@ -177,9 +176,9 @@ func (a *Auth[T]) serveLog(w http.ResponseWriter, r *http.Request) {
 // fails it answers the request itself (413, 415, 400, or 403 with failURL)
 // and reports ok=false.
 func (a *Auth[T]) protectedPOST(w http.ResponseWriter, r *http.Request, failURL string) (b body, jsonMode, ok bool) {
-	b, err := readBody(w, r, a.cfg.MaxBodyBytes)
-	if err != nil {
-		a.writeBodyError(w, r, err, true)
+	b, berr := readBody(w, r, a.cfg.MaxBodyBytes)
+	if berr != nil {
+		a.writeBodyError(w, r, berr, true)
 		return b, false, false
 	}
 	jsonMode = b.fields["json"] == "true"
@@ -232,22 +231,16 @@ func (a *Auth[T]) answer(w http.ResponseWriter, r *http.Request, jsonMode bool, 
 	http.Redirect(w, r, target, http.StatusFound)
 }
 
-// writeBodyError answers a body that could not be read.
-func (a *Auth[T]) writeBodyError(w http.ResponseWriter, r *http.Request, err error, withURL bool) {
-	status := http.StatusBadRequest
-	switch {
-	case errors.Is(err, errBodyTooLarge):
-		status = http.StatusRequestEntityTooLarge
-	case errors.Is(err, errUnsupportedMedia):
-		status = http.StatusUnsupportedMediaType
-	}
-	a.logDecision(r.Context(), slog.LevelInfo, "authgate: request body refused",
-		slog.String("event", "bad_request"), slog.String("reason", err.Error()), slog.String("path", r.URL.Path))
+// writeBodyError answers a body that could not be read: its status, the
+// BadRequest code and a message saying what was wrong (never a value).
+func (a *Auth[T]) writeBodyError(w http.ResponseWriter, r *http.Request, err *bodyError, withURL bool) {
+	a.logNoisy(r.Context(), noisyBadRequest, slog.LevelInfo, "authgate: request body refused",
+		slog.String("event", "bad_request"), slog.String("reason", clip(err.Error())), slog.String("path", clip(r.URL.Path)))
+	v := map[string]string{"error": CodeBadRequest, "message": err.msg}
 	if withURL {
-		writeJSON(w, status, map[string]string{"url": a.url("/error", "error", CodeBadRequest)})
-		return
+		v["url"] = a.url("/error", "error", CodeBadRequest)
 	}
-	writeJSON(w, status, struct{}{})
+	writeJSON(w, err.status, v)
 }
 
 // noCache sets NextAuth's cache headers for /csrf and /session.

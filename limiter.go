@@ -16,15 +16,37 @@ type Attempt struct {
 	Time time.Time
 }
 
-// Limiter throttles sign-in attempts. Allow runs before the password is
-// checked; Record runs after. Implementations must be safe for concurrent
-// use, must bound their memory, and must answer the same for existing and
-// unknown accounts.
+// Limiter throttles sign-in attempts. Every implementation keeps this
+// contract, which the shared tests in package authgatetest
+// ([authgatetest.TestLimiter]) check:
+//
+//   - Three budgets: per (account, client address), per account, and per
+//     client address. An attempt without an account (no username or email)
+//     is budgeted per address only.
+//   - Allow runs before any password work. It allows an attempt only when
+//     every budget it falls under has room, and then takes one unit from
+//     each of them in the same atomic step, so concurrent attempts (also
+//     on other instances sharing the store) cannot overshoot a budget. A
+//     refused attempt takes nothing.
+//   - Only failures count. Record(ctx, a, true), after a correct password,
+//     gives back what Allow took from the per-account and per-address
+//     budgets and resets the (account, address) budget; Record(ctx, a,
+//     false) changes nothing (Allow already counted the failure). So an
+//     office behind one NAT address, or a robot signing in all day, is
+//     never refused while its passwords are right. An attempt refused
+//     because the password checks were saturated (503) is not given back.
+//   - Time is read only from [Attempt.Time], never from a clock of the
+//     limiter's own, so tests can drive it.
+//   - The answers are the same for existing and unknown accounts, memory
+//     (or the store's size) is bounded, and every method is safe for
+//     concurrent use.
 type Limiter interface {
 	// Allow returns 0 when the attempt may proceed, or how long the client
-	// should wait. An error fails closed (the attempt is refused).
+	// should wait (whole seconds, at least one). An error fails closed: the
+	// attempt is refused with 503.
 	Allow(ctx context.Context, a Attempt) (retryAfter time.Duration, err error)
-	// Record reports the attempt's outcome.
+	// Record reports the attempt's outcome, with the same Attempt Allow
+	// saw. An error is logged; the sign-in's outcome stands.
 	Record(ctx context.Context, a Attempt, success bool) error
 }
 

@@ -64,11 +64,12 @@ type MemoryLimiterOptions struct {
 
 // MemoryLimiter is the default [Limiter]: three families of token buckets
 // from golang.org/x/time/rate, kept in memory, one per (account, client
-// address), per account and per client address. An attempt is allowed only
-// when all three have a token; it then takes one from each, before any
-// password work, so concurrent attempts cannot overshoot a budget. A refused
-// attempt takes nothing. A successful sign-in resets its (account, address)
-// bucket.
+// address), per account and per client address. It keeps the Limiter
+// contract: an attempt is allowed only when all three have a token; it
+// then takes one from each, before any password work, so concurrent
+// attempts cannot overshoot a budget; a refused attempt takes nothing; a
+// successful sign-in gives its tokens back and resets its (account,
+// address) bucket, so only failures count.
 //
 // Memory is bounded: each table keeps at most MaxEntries buckets and forgets
 // the least recently used one when full. Keys are 128-bit keyed hashes of
@@ -140,16 +141,22 @@ func (l *MemoryLimiter) Allow(_ context.Context, a Attempt) (time.Duration, erro
 	return 0, nil
 }
 
-// Record resets the (account, address) bucket after a successful sign-in;
-// failures were already counted by Allow. It never returns an error.
+// Record does nothing for a failure: Allow already counted it. For a
+// success it gives back the tokens Allow took from the account's and the
+// address's buckets and resets the (account, address) bucket, so only
+// failed attempts count against any budget. It never returns an error.
 func (l *MemoryLimiter) Record(_ context.Context, a Attempt, success bool) error {
-	if !success || a.Account == "" {
+	if !success {
 		return nil
 	}
-	pairKey, _, _ := l.keys(a)
+	pairKey, accountKey, addrKey := l.keys(a)
 	l.mu.Lock()
-	l.pair.removeLocked(pairKey)
-	l.mu.Unlock()
+	defer l.mu.Unlock()
+	if a.Account != "" {
+		l.pair.removeLocked(pairKey)
+		l.account.giveBackLocked(accountKey, a.Time)
+	}
+	l.addr.giveBackLocked(addrKey, a.Time)
 	return nil
 }
 
@@ -290,6 +297,25 @@ func (t *bucketTable) takeLocked(key bucketKey, now time.Time) {
 	// one, up to rounding), where AllowN could refuse a bucket at
 	// 0.999999999 and leave it untouched.
 	e.Value.(*bucket).lim.ReserveN(now, 1)
+}
+
+// giveBackLocked returns one token to key's bucket at now, up to its
+// burst. rate.Limiter has no "add a token", so the bucket is rebuilt: a
+// limiter emptied at the moment from which it refills to exactly the
+// wanted count by now holds that count at now and refills as before.
+func (t *bucketTable) giveBackLocked(key bucketKey, now time.Time) {
+	if t.off {
+		return
+	}
+	e, ok := t.m[key]
+	if !ok {
+		return // forgotten, hence full
+	}
+	b := e.Value.(*bucket)
+	want := min(b.lim.TokensAt(now)+1, float64(t.burst))
+	lim := rate.NewLimiter(t.limit, t.burst)
+	lim.ReserveN(now.Add(-time.Duration(want/float64(t.limit)*float64(time.Second))), t.burst)
+	b.lim = lim
 }
 
 func (t *bucketTable) removeLocked(key bucketKey) {

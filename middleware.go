@@ -207,9 +207,9 @@ func (a *Auth[T]) reject(w http.ResponseWriter, r *http.Request, err error) {
 	if !expected || errors.Is(err, ErrStore) {
 		level = slog.LevelError // a callback, codec or store fault, not bad input
 	}
-	a.logDecision(r.Context(), level, "authgate: session cookie rejected",
+	a.logNoisy(r.Context(), noisySession, level, "authgate: session cookie rejected",
 		slog.String("event", "session_rejected"), slog.String("reason", err.Error()),
-		slog.String("path", r.URL.Path))
+		slog.String("path", clip(r.URL.Path)))
 	if w != nil {
 		a.deleteSessionCookies(w, r, nil)
 	}

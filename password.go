@@ -1,8 +1,11 @@
 package authgate
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
@@ -88,33 +91,133 @@ func CheckPassword(hash, password string) error {
 	return BcryptHasher{}.Compare(hash, password)
 }
 
-// passwordChecker runs bounded, enumeration-safe comparisons.
+// passwordChecker runs bounded, enumeration-safe comparisons: at most
+// len(slots) at once, the others waiting their turn in a FIFO queue.
+//
+// A comparison that finds every slot busy queues when its expected wait —
+// its place in the queue × the measured duration of one comparison ÷ the
+// number of slots — is at most maxWait, and the queue is shorter than
+// maxQueue; otherwise it is refused at once with that expected wait as its
+// Retry-After. A queued comparison also gives up when its request's context
+// ends. The duration of one comparison is a moving average of real ones,
+// seeded with the time New took to make the dummy hash, so maxWait means
+// the same at cost 10 on a laptop as at cost 12 on a small VM.
 type passwordChecker struct {
-	hasher PasswordHasher
-	slots  chan struct{}
-	dummy  string
-	wait   time.Duration
+	now      func() time.Time // the Auth's clock, to measure comparisons
+	hasher   PasswordHasher
+	dummy    string
+	slots    int
+	maxWait  time.Duration
+	maxQueue int
+
+	mu      sync.Mutex
+	running int             // comparisons holding a slot
+	queue   []chan struct{} // FIFO; a closed channel owns a slot
+	avg     atomic.Int64    // nanoseconds per comparison (EWMA)
 }
 
-// hashWait is how long a sign-in waits for a comparison slot.
-const hashWait = 100 * time.Millisecond
+// maxHashQueue bounds the queue whatever maxWait and the measured duration
+// say, so a flood cannot pile up goroutines even with a very fast hasher.
+const maxHashQueue = 1024
 
-func (p *passwordChecker) compare(hash, password string) (ok, busy bool) {
-	select {
-	case p.slots <- struct{}{}:
-	default:
-		t := time.NewTimer(p.wait)
-		defer t.Stop()
-		select {
-		case p.slots <- struct{}{}:
-		case <-t.C:
-			return false, true
-		}
+func newPasswordChecker(now func() time.Time, h PasswordHasher, dummy string, slots int, maxWait, firstSample time.Duration) *passwordChecker {
+	p := &passwordChecker{now: now, hasher: h, dummy: dummy, slots: slots, maxWait: maxWait, maxQueue: maxHashQueue}
+	p.avg.Store(int64(max(firstSample, time.Microsecond)))
+	return p
+}
+
+// errHashBusy reports a comparison refused by the queue.
+var errHashBusy = errors.New("authgate: password checks saturated")
+
+// compare checks password against hash (the dummy hash when hash is ""),
+// waiting for a slot. It returns errHashBusy with the expected wait when
+// the queue refuses it, or ctx's error when ctx ends while queued.
+func (p *passwordChecker) compare(ctx context.Context, hash, password string) (ok bool, retryAfter time.Duration, err error) {
+	if ctx == nil {
+		ctx = context.Background()
 	}
-	defer func() { <-p.slots }()
+	if retryAfter, err := p.acquire(ctx); err != nil {
+		return false, retryAfter, err
+	}
+	start := p.now()
+	defer func() {
+		p.observe(p.now().Sub(start))
+		p.release()
+	}()
 	if hash == "" {
 		p.hasher.Compare(p.dummy, password)
-		return false, false
+		return false, 0, nil
 	}
-	return p.hasher.Compare(hash, password) == nil, false
+	return p.hasher.Compare(hash, password) == nil, 0, nil
+}
+
+// expectedWait is how long the place-th comparison in the queue waits.
+func (p *passwordChecker) expectedWait(place int) time.Duration {
+	return time.Duration(int64(place) * p.avg.Load() / int64(p.slots))
+}
+
+// acquire takes a slot, queueing for one when all are busy.
+func (p *passwordChecker) acquire(ctx context.Context) (time.Duration, error) {
+	p.mu.Lock()
+	if p.running < p.slots && len(p.queue) == 0 {
+		p.running++
+		p.mu.Unlock()
+		return 0, nil
+	}
+	place := len(p.queue) + 1
+	wait := p.expectedWait(place)
+	if wait > p.maxWait || len(p.queue) >= p.maxQueue {
+		p.mu.Unlock()
+		return wait, errHashBusy
+	}
+	turn := make(chan struct{})
+	p.queue = append(p.queue, turn)
+	p.mu.Unlock()
+
+	select {
+	case <-turn:
+		return 0, nil
+	case <-ctx.Done():
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		for i, c := range p.queue {
+			if c == turn {
+				p.queue = append(p.queue[:i], p.queue[i+1:]...)
+				return p.expectedWait(place), fmt.Errorf("%w: %w", errHashBusy, ctx.Err())
+			}
+		}
+		// The slot was handed over as ctx ended: pass it on.
+		p.releaseLocked()
+		return p.expectedWait(place), fmt.Errorf("%w: %w", errHashBusy, ctx.Err())
+	}
+}
+
+// release frees a slot, handing it to the first in the queue.
+func (p *passwordChecker) release() {
+	p.mu.Lock()
+	p.releaseLocked()
+	p.mu.Unlock()
+}
+
+func (p *passwordChecker) releaseLocked() {
+	if len(p.queue) == 0 {
+		p.running--
+		return
+	}
+	next := p.queue[0]
+	p.queue[0] = nil
+	p.queue = p.queue[1:]
+	close(next) // the slot passes to next; running is unchanged
+}
+
+// observe folds one comparison's duration into the moving average (weight
+// 1/8).
+func (p *passwordChecker) observe(d time.Duration) {
+	for {
+		old := p.avg.Load()
+		next := old + (int64(d)-old)/8
+		if p.avg.CompareAndSwap(old, max(next, 1)) {
+			return
+		}
+	}
 }

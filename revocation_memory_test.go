@@ -2,7 +2,9 @@ package authgate_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"runtime"
@@ -126,7 +128,7 @@ func TestMemoryRevocationStore(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := &clock{now: t0}
-			tt.run(t, authgate.NewMemoryRevocationStore(authgate.MemoryRevocationOptions{MaxAge: time.Hour, Now: c.Now, Logger: discardLogger()}), c)
+			tt.run(t, authgate.NewMemoryRevocationStore(authgate.MemoryRevocationOptions{MaxAge: time.Hour, Now: c.Now, Logger: slog.New(slog.DiscardHandler)}), c)
 		})
 	}
 }
@@ -134,7 +136,7 @@ func TestMemoryRevocationStore(t *testing.T) {
 func TestMemoryRevocationStoreFullNeverRevivesASession(t *testing.T) {
 	ctx := context.Background()
 	c := &clock{now: t0}
-	s := authgate.NewMemoryRevocationStore(authgate.MemoryRevocationOptions{MaxSessions: 3, MaxUsers: 2, Now: c.Now, Logger: discardLogger()})
+	s := authgate.NewMemoryRevocationStore(authgate.MemoryRevocationOptions{MaxSessions: 3, MaxUsers: 2, Now: c.Now, Logger: slog.New(slog.DiscardHandler)})
 
 	// Four sign-outs a second apart; sid-0 expires first.
 	for i := range 4 {
@@ -214,7 +216,7 @@ func TestMemoryRevocationStoreSignInOutFloodSignsOutOnlyTheAttacker(t *testing.T
 		{"bob's session signed in before his sign-outs is refused", bobsOther, authgate.ErrSessionRevoked},
 		{"bob's session signed in after them is valid", bobsNext, nil},
 	} {
-		if _, err := a.auth.Check(request("GET", "/", tt.cookies...)); (tt.wantErr == nil) != (err == nil) || (tt.wantErr != nil && !errorsIs(err, tt.wantErr)) {
+		if _, err := a.auth.Check(request("GET", "/", tt.cookies...)); (tt.wantErr == nil) != (err == nil) || (tt.wantErr != nil && !errors.Is(err, tt.wantErr)) {
 			t.Errorf("%s: Check = %v, want %v", tt.name, err, tt.wantErr)
 		}
 	}
@@ -235,7 +237,7 @@ func TestMemoryRevocationStoreSignInOutFloodSignsOutOnlyTheAttacker(t *testing.T
 func signOut(t *testing.T, a *app, cookies []*http.Cookie) {
 	t.Helper()
 	c := a.client()
-	u, _ := url.Parse(a.srv.URL)
+	u, _ := url.Parse(a.url)
 	c.hc.Jar.SetCookies(u, cookies)
 	if res := c.postForm("/api/auth/signout", url.Values{"csrfToken": {c.csrf()}, "json": {"true"}}); res.StatusCode != 200 {
 		t.Fatalf("sign-out: %d %s", res.StatusCode, res.body)
@@ -352,7 +354,7 @@ func TestMemoryRevocationStoreDegradesStepByStep(t *testing.T) {
 func TestMemoryRevocationStoreRevokedDoesNotAllocate(t *testing.T) {
 	ctx := context.Background()
 	c := &clock{now: t0}
-	s := authgate.NewMemoryRevocationStore(authgate.MemoryRevocationOptions{MaxSessions: 10, FilterCapacity: 1000, Now: c.Now, Logger: discardLogger()})
+	s := authgate.NewMemoryRevocationStore(authgate.MemoryRevocationOptions{MaxSessions: 10, FilterCapacity: 1000, Now: c.Now, Logger: slog.New(slog.DiscardHandler)})
 	for i := range 100 { // 10 exact, 90 in the filter
 		s.RevokeSession(ctx, fmt.Sprintf("%022d", i), fmt.Sprintf("user-%d", i), c.Now().Add(time.Hour))
 	}
@@ -368,7 +370,7 @@ func TestMemoryRevocationStoreRevokedDoesNotAllocate(t *testing.T) {
 func TestMemoryRevocationStoreRepeatedRevocationsStayBounded(t *testing.T) {
 	ctx := context.Background()
 	c := &clock{now: t0}
-	s := authgate.NewMemoryRevocationStore(authgate.MemoryRevocationOptions{Now: c.Now, Logger: discardLogger()})
+	s := authgate.NewMemoryRevocationStore(authgate.MemoryRevocationOptions{Now: c.Now, Logger: slog.New(slog.DiscardHandler)})
 	before := heapInUse()
 	for i := range 100_000 {
 		s.RevokeSession(ctx, "sid", "alice", c.Now().Add(time.Duration(i)*time.Second+time.Hour))
@@ -391,7 +393,7 @@ func TestMemoryRevocationStoreMemoryIsBounded(t *testing.T) {
 	c := &clock{now: t0}
 	const n = authgate.DefaultRevocationEntries
 	before := heapInUse()
-	s := authgate.NewMemoryRevocationStore(authgate.MemoryRevocationOptions{Now: c.Now, Logger: discardLogger()})
+	s := authgate.NewMemoryRevocationStore(authgate.MemoryRevocationOptions{Now: c.Now, Logger: slog.New(slog.DiscardHandler)})
 	for i := range 2 * n {
 		sid := fmt.Sprintf("%022d", i) // as long as a real session id
 		s.RevokeSession(ctx, sid, fmt.Sprintf("user-%d", i), c.Now().Add(time.Hour+time.Duration(i)*time.Millisecond))
@@ -420,7 +422,7 @@ func TestMemoryRevocationStoreMemoryIsBounded(t *testing.T) {
 func TestMemoryRevocationStoreConcurrentUse(t *testing.T) {
 	ctx := context.Background()
 	c := &clock{now: t0}
-	s := authgate.NewMemoryRevocationStore(authgate.MemoryRevocationOptions{MaxSessions: 100, Now: c.Now, Logger: discardLogger()})
+	s := authgate.NewMemoryRevocationStore(authgate.MemoryRevocationOptions{MaxSessions: 100, Now: c.Now, Logger: slog.New(slog.DiscardHandler)})
 	var wg sync.WaitGroup
 	for g := range 8 {
 		wg.Go(func() {
@@ -443,7 +445,7 @@ func BenchmarkMemoryRevocationStoreRevoked(b *testing.B) {
 	b.ReportAllocs()
 	ctx := context.Background()
 	c := &clock{now: t0}
-	s := authgate.NewMemoryRevocationStore(authgate.MemoryRevocationOptions{Now: c.Now, Logger: discardLogger()})
+	s := authgate.NewMemoryRevocationStore(authgate.MemoryRevocationOptions{Now: c.Now, Logger: slog.New(slog.DiscardHandler)})
 	for i := range 10_000 {
 		s.RevokeSession(ctx, fmt.Sprintf("%022d", i), fmt.Sprintf("user-%d", i), t0.Add(time.Hour))
 		s.RevokeUser(ctx, fmt.Sprintf("user-%d", i), t0)

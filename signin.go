@@ -28,15 +28,21 @@ func (a *Auth[T]) signIn(w http.ResponseWriter, r *http.Request, b body) signInR
 			fields[k] = v
 		}
 	}
-	creds := &Credentials{fields: fields, checker: a.checker}
+	creds := &Credentials{ctx: ctx, fields: fields, checker: a.checker}
 	att := Attempt{Account: a.accountKey(creds), Addr: a.clientAddr(r), Time: a.now()}
-	base := []slog.Attr{slog.String("account", att.Account), slog.String("addr", att.Addr)}
+	base := []slog.Attr{slog.String("account", clip(att.Account)), slog.String("addr", clip(att.Addr))}
 	logAttrs := func(event, reason string) []slog.Attr {
 		return append([]slog.Attr{slog.String("event", event), slog.String("reason", reason)}, base...)
 	}
 	failed := signInResult{status: http.StatusUnauthorized,
 		url: a.url("/error", "error", CodeCredentialsSignin, "provider", "credentials")}
 	busy := signInResult{status: http.StatusServiceUnavailable, url: a.url("/error", "error", CodeBusy), retryAfter: time.Second}
+	queueFull := func() signInResult {
+		a.logDecision(ctx, slog.LevelWarn, "authgate: sign-in refused", logAttrs("signin_busy", "password check queue full")...)
+		r := busy
+		r.retryAfter = max(creds.retryAfter, time.Second)
+		return r
+	}
 
 	retry, err := a.cfg.Limiter.Allow(ctx, att)
 	if err != nil {
@@ -64,8 +70,7 @@ func (a *Auth[T]) signIn(w http.ResponseWriter, r *http.Request, b body) signInR
 
 	user, err := a.cfg.Authorize(ctx, creds)
 	if creds.busy {
-		a.logDecision(ctx, slog.LevelWarn, "authgate: sign-in refused", logAttrs("signin_busy", "no password check slot")...)
-		return busy
+		return queueFull()
 	}
 	if user == nil || err != nil {
 		if !creds.compared {
@@ -73,7 +78,7 @@ func (a *Auth[T]) signIn(w http.ResponseWriter, r *http.Request, b body) signInR
 			// lookup error): compare anyway so the attempt costs the same.
 			creds.PasswordMatches("")
 			if creds.busy {
-				return busy
+				return queueFull()
 			}
 		}
 		record(false)
@@ -83,7 +88,7 @@ func (a *Auth[T]) signIn(w http.ResponseWriter, r *http.Request, b body) signInR
 			a.logDecision(ctx, slog.LevelInfo, "authgate: sign-in failed", logAttrs("signin_failed", "authorize: "+ce.Code)...)
 			failed.url = a.url("/error", "error", ce.Code, "provider", "credentials")
 		case err != nil:
-			a.logDecision(ctx, slog.LevelError, "authgate: sign-in failed", logAttrs("signin_failed", "authorize error: "+err.Error())...)
+			a.logDecision(ctx, slog.LevelError, "authgate: sign-in failed", logAttrs("signin_failed", "authorize error: "+clip(err.Error()))...)
 		default:
 			a.logDecision(ctx, slog.LevelInfo, "authgate: sign-in failed", logAttrs("signin_failed", "invalid credentials")...)
 		}
