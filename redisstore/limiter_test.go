@@ -160,8 +160,9 @@ func TestLimiterBudgets(t *testing.T) {
 }
 
 // TestLimiterMatchesMemoryLimiter drives the Redis limiter and
-// authgate's memory limiter with the same random failed attempts and
-// expects the same answers, with the default budgets and with small ones.
+// authgate's memory limiter with the same random attempts (one in five a
+// success) and expects the same answers, with the default budgets and
+// with small ones.
 func TestLimiterMatchesMemoryLimiter(t *testing.T) {
 	srv := redistest.Start(t)
 	c := connect(t, srv.URL())
@@ -193,6 +194,12 @@ func TestLimiterMatchesMemoryLimiter(t *testing.T) {
 			}
 			if got != want {
 				t.Fatalf("budgets %d, attempt %d (%+v): redis Allow = %v, memory Allow = %v", i, j, a, got, want)
+			}
+			if got == 0 && rng.IntN(5) == 0 {
+				mem.Record(ctx, a, true)
+				if err := red.Record(ctx, a, true); err != nil {
+					t.Fatal(err)
+				}
 			}
 		}
 	}
