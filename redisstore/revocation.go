@@ -274,9 +274,17 @@ func (s *RevocationStore) Close() error {
 	return nil
 }
 
-// Synced reports whether the local view is current: subscribed, loaded
-// since the last reconnection, and nothing left to write.
-func (s *RevocationStore) Synced() bool { return !s.down.Load() }
+// Synced reports whether the local view is current and Redis has every
+// revocation: subscribed, loaded since the last reconnection, and nothing
+// queued to write.
+func (s *RevocationStore) Synced() bool {
+	if s.down.Load() {
+		return false
+	}
+	s.pmu.Lock()
+	defer s.pmu.Unlock()
+	return len(s.pending) == 0
+}
 
 // Loads returns how many times the local view has been loaded from Redis
 // (1 after NewRevocationStore, one more per reconnection). It is meant for
@@ -529,6 +537,12 @@ func (s *RevocationStore) load(ctx context.Context) error {
 	return nil
 }
 
+func (s *RevocationStore) hasPending() bool {
+	s.pmu.Lock()
+	defer s.pmu.Unlock()
+	return len(s.pending) > 0
+}
+
 // flush writes the queued revocations.
 func (s *RevocationStore) flush(ctx context.Context) error {
 	s.pmu.Lock()
@@ -592,6 +606,11 @@ func (s *RevocationStore) run() {
 				return
 			}
 			if isTimeout(err) {
+				// A write that failed while the subscription stayed up is
+				// retried here, once per quiet interval.
+				if s.hasPending() {
+					_ = s.flush(s.ctx)
+				}
 				if time.Since(lastHeard) < 3*s.ping {
 					if !pinged {
 						// Quiet channel: ask for a pong.

@@ -403,3 +403,67 @@ func TestRevocationStoreIsSafeForConcurrentUse(t *testing.T) {
 		}
 	}
 }
+
+// TestAHungRedisBlocksNothingLongerThanTheTimeout pauses redis-server
+// (SIGSTOP: connections open, no answers): sign-in checks fail closed after
+// the timeout, revocations are queued after it, lookups never wait, and
+// the store notices within three ping intervals; all recover on resume.
+func TestAHungRedisBlocksNothingLongerThanTheTimeout(t *testing.T) {
+	srv := redistest.Start(t)
+	const timeout = 300 * time.Millisecond
+	c := &clock{}
+	client, err := redisstore.Connect(context.Background(), srv.URL(), timeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	lim, err := redisstore.NewLimiter(context.Background(), client, redisstore.LimiterOptions{Timeout: timeout})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := redisstore.NewRevocationStore(context.Background(), client, redisstore.RevocationOptions{
+		Timeout: timeout, PingInterval: 100 * time.Millisecond, Now: c.Now, Logger: slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	auth := c.sessionAuth()
+	// Slack for a loaded machine; a call without a bound would hang for
+	// the whole pause.
+	const bound = timeout + 2*time.Second
+
+	srv.Pause()
+	defer srv.Resume()
+	start := time.Now()
+	_, err = lim.Allow(ctx, authgate.Attempt{Account: "ann", Addr: "192.0.2.1", Time: c.Now()})
+	if !errors.Is(err, redisstore.ErrUnavailable) {
+		t.Fatalf("Allow on a hung Redis: %v, want ErrUnavailable", err)
+	}
+	if d := time.Since(start); d > bound {
+		t.Errorf("Allow on a hung Redis took %v, want about the timeout (%v)", d, timeout)
+	}
+	start = time.Now()
+	if err := s.RevokeSession(ctx, "hung", "ann", c.Now().Add(time.Hour)); err != nil {
+		t.Fatalf("RevokeSession on a hung Redis: %v, want it queued", err)
+	}
+	if d := time.Since(start); d > bound {
+		t.Errorf("RevokeSession on a hung Redis took %v, want about the timeout (%v)", d, timeout)
+	}
+	eventually(t, "the store notices the hung Redis", func() bool { return !s.Synced() })
+	start = time.Now()
+	if !revoked(t, s, "hung", "ann", auth) || revoked(t, s, "live", "bob", auth) {
+		t.Fatal("lookups on a hung Redis answered wrongly")
+	}
+	if d := time.Since(start); d > 50*time.Millisecond {
+		t.Errorf("lookups on a hung Redis took %v; they must not wait", d)
+	}
+
+	srv.Resume()
+	eventually(t, "the store resynchronises after the pause", s.Synced)
+	n := instance(t, srv, c, redisstore.RevocationOptions{})
+	if !revoked(t, n, "hung", "ann", auth) {
+		t.Fatal("the revocation queued during the pause was lost")
+	}
+}
