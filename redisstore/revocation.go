@@ -459,8 +459,7 @@ func (e entry) value() string {
 	return strconv.FormatInt(e.until, 10) + ":" + e.subject
 }
 
-// parseEntry reads a key and value back; pttl is the key's remaining
-// lifetime when known (0 otherwise).
+// parseEntry reads a key and its value back into an entry.
 func (s *RevocationStore) parseEntry(key, value string) (entry, bool) {
 	switch {
 	case strings.HasPrefix(key, s.prefix+"r:s:"):
@@ -489,17 +488,22 @@ func (s *RevocationStore) applyLocal(ctx context.Context, e entry) {
 	_ = s.local.RevokeSession(ctx, e.id, e.subject, time.UnixMilli(e.until))
 }
 
-// applyMessage adds a published revocation ("len:key" + value) to the
-// local view.
+// applyMessage adds a published revocation to the local view; a payload
+// that does not parse is ignored.
 func (s *RevocationStore) applyMessage(payload string) {
+	if e, ok := s.parseMessage(payload); ok {
+		s.applyLocal(context.Background(), e)
+	}
+}
+
+// parseMessage reads a published revocation: "len(key):" + key + value.
+func (s *RevocationStore) parseMessage(payload string) (entry, bool) {
 	n, rest, ok := strings.Cut(payload, ":")
 	l, err := strconv.Atoi(n)
 	if !ok || err != nil || l < 0 || l > len(rest) {
-		return
+		return entry{}, false
 	}
-	if e, ok := s.parseEntry(rest[:l], rest[l:]); ok {
-		s.applyLocal(context.Background(), e)
-	}
+	return s.parseEntry(rest[:l], rest[l:])
 }
 
 // load writes the queued revocations, then merges every revocation held in
