@@ -134,9 +134,10 @@ func BenchmarkWarmRequestStore(b *testing.B) {
 }
 
 // BenchmarkWarmRequestStoreRatio serves the same warm request through the
-// memory-store Auth and the Redis-store Auth in alternating blocks of 256,
+// memory-store Auth and the Redis-store Auth in alternating blocks of 128,
 // so both see the same machine load (the cores are shared), and reports
-// each one's ns per request and their ratio, redis/memory (target ≤ 1.10).
+// each one's mean ns per request and the median of the per-pair ratios,
+// redis/memory (target ≤ 1.10).
 func BenchmarkWarmRequestStoreRatio(b *testing.B) {
 	srv := redistest.Start(b)
 	c := redisClient(b, srv)
@@ -161,12 +162,14 @@ func BenchmarkWarmRequestStoreRatio(b *testing.B) {
 			b.Fatalf("store %d: status %d, want 200", k, w.Code)
 		}
 	}
-	const block = 256
+	const block = 128
 	var spent [2]time.Duration
+	var ratios []float64
 	iter := 0
 	b.ReportAllocs()
 	for b.Loop() {
 		iter++
+		var d [2]time.Duration
 		for j := range 2 {
 			k := (iter + j) % 2
 			start := time.Now()
@@ -175,13 +178,19 @@ func BenchmarkWarmRequestStoreRatio(b *testing.B) {
 				w.Reset()
 				hs[k].ServeHTTP(w, req)
 			}
-			spent[k] += time.Since(start)
+			d[k] = time.Since(start)
 		}
+		spent[0] += d[0]
+		spent[1] += d[1]
+		ratios = append(ratios, float64(d[1])/float64(d[0]))
 	}
 	per := func(k int) float64 { return float64(spent[k]) / float64(iter*block) }
+	slices.Sort(ratios)
 	b.ReportMetric(per(0), "memory-ns/req")
 	b.ReportMetric(per(1), "redis-ns/req")
-	b.ReportMetric(per(1)/per(0), "redis/memory")
+	// The median of the per-pair ratios: a pair hit by another process's
+	// burst is an outlier, not a shift.
+	b.ReportMetric(ratios[len(ratios)/2], "redis/memory")
 }
 
 // BenchmarkRevokedLookup is the Revoked call alone, for a session that was
