@@ -144,6 +144,52 @@ func TestTwoInstancesShareOneRedis(t *testing.T) {
 	})
 }
 
+// TestTwoInstancesSurviveARedisOutage kills the shared redis-server under
+// two demo processes: sign-ins fail closed with 503 and error=Busy, a
+// signed-in session keeps being answered (within the staleness window),
+// and once Redis is restarted sign-ins work again.
+func TestTwoInstancesSurviveARedisOutage(t *testing.T) {
+	srv := redistest.Start(t)
+	db := filepath.Join(t.TempDir(), "demo.db")
+	env := cleanEnv("AUTH_SECRET="+testSecret, "AUTH_URL="+publicURL, "REDIS_URL="+srv.URL())
+	a := startServe(t, env, "-db", db, "-addr", "127.0.0.1:0")
+	passwords := map[string]string{}
+	for _, line := range a.stdout {
+		if m := demoPassword.FindStringSubmatch(line); m != nil {
+			passwords[m[1]] = m[2]
+		}
+	}
+	b := startServe(t, env, "-db", db, "-addr", "127.0.0.1:0")
+	addrA, addrB := listenAddr(t, a), listenAddr(t, b)
+	c := (&demo{}).client(t)
+	if s := signInOn(t, c, addrA, "alice", passwords["alice"]); s != 200 {
+		t.Fatalf("sign in: %d", s)
+	}
+	v := cookieValue(t, c, addrA)
+
+	srv.Kill()
+	for _, base := range []string{addrA, addrB} {
+		status, u := signInJSON(t, (&demo{}).client(t), base, "alice", passwords["alice"])
+		if status != 503 || !strings.Contains(u, "error=Busy") {
+			t.Errorf("sign-in on %s with Redis down: %d %q, want 503 and error=Busy", base, status, u)
+		}
+		if got := meWith(t, base, v); got != 200 {
+			t.Errorf("a live session on %s right after Redis went down: %d, want 200 (staleness window)", base, got)
+		}
+	}
+
+	srv.Restart()
+	for _, base := range []string{addrA, addrB} {
+		start := time.Now()
+		for signInOn(t, (&demo{}).client(t), base, "bob", passwords["bob"]) != 200 {
+			if time.Since(start) > 10*time.Second {
+				t.Fatalf("sign-in on %s still refused 10s after Redis came back", base)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+}
+
 // listenAddr is the instance's own address (its "listening on" part),
 // since both claim the same public URL.
 func listenAddr(t *testing.T, s *server) string {
