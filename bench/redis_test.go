@@ -325,3 +325,39 @@ func BenchmarkRedisLimiterAllow(b *testing.B) {
 	}
 	b.ReportMetric(3*float64(memoryUsage(b, c, keys...))/float64(len(keys)), "redis-B/attempt")
 }
+
+// BenchmarkRevocationStoreStart measures an instance's start with 100 000
+// revoked sessions in Redis: NewRevocationStore subscribes and loads them
+// all into its local view (SCAN + MGET in batches of 1000) before it
+// serves. The keys are written in the store's documented format (see
+// redisstore/README.md) by a pipeline, to fill Redis quickly.
+func BenchmarkRevocationStoreStart(b *testing.B) {
+	const n = 100_000
+	srv := redistest.Start(b)
+	c := redisClient(b, srv)
+	ctx := context.Background()
+	until := time.Now().Add(time.Hour).UnixMilli()
+	for i := 0; i < n; i += 1000 {
+		p := c.Pipeline()
+		for j := i; j < i+1000; j++ {
+			p.Set(ctx, fmt.Sprintf("authgate:r:s:%022d", j), fmt.Sprintf("%d:user-%d", until, j), time.Hour)
+		}
+		if _, err := p.Exec(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+	auth := time.Now().Add(-time.Minute)
+	for b.Loop() {
+		s, err := redisstore.NewRevocationStore(ctx, c, redisstore.RevocationOptions{Timeout: 5 * time.Second, Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		if r, _ := s.Revoked(ctx, fmt.Sprintf("%022d", n-1), fmt.Sprintf("user-%d", n-1), auth); !r {
+			b.Fatal("the last revocation was not loaded")
+		}
+		s.Close()
+		b.StartTimer()
+	}
+	b.ReportMetric(n, "revocations")
+}

@@ -7,7 +7,15 @@ import (
 	"time"
 
 	"github.com/authgate/authgate/redisstore"
+	"github.com/redis/go-redis/v9"
 )
+
+// redisLog adapts slog to go-redis' logger interface.
+type redisLog struct{ l *slog.Logger }
+
+func (r redisLog) Printf(ctx context.Context, format string, v ...any) {
+	r.l.WarnContext(ctx, "go-redis: "+fmt.Sprintf(format, v...))
+}
 
 // useRedis connects to the Redis at url and puts its shared sign-in limiter
 // and revocation store into o, so that several demo processes sharing that
@@ -16,6 +24,9 @@ import (
 // the demo keeps authgate's in-memory stores. The returned function closes
 // the stores and the client.
 func useRedis(ctx context.Context, url string, o *Options, logger *slog.Logger) (func(), error) {
+	// go-redis reports dial failures and reconnections through its own
+	// logger; send them to the demo's, as warnings.
+	redis.SetLogger(redisLog{logger})
 	client, err := redisstore.Connect(ctx, url, 0)
 	if err != nil {
 		return nil, err
