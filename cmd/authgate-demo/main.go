@@ -57,8 +57,9 @@ Environment (serve):
   REDIS_URL    the same as -redis, e.g. redis://127.0.0.1:6379/0 (the flag
                wins). With it, sign-in throttling and sign-outs are shared
                by every demo process using that Redis (give them the same
-               AUTH_SECRET); without it they stay in this process. An
-               unreachable Redis stops the start with a message.
+               AUTH_SECRET and AUTH_URL, the load balancer's); without it
+               they stay in this process. An unreachable Redis stops the
+               start with a message.
 
 Exit status: 0 on success, 1 on failure, 2 on a usage error.
 `
