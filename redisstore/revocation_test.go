@@ -467,3 +467,23 @@ func TestAHungRedisBlocksNothingLongerThanTheTimeout(t *testing.T) {
 		t.Fatal("the revocation queued during the pause was lost")
 	}
 }
+
+// TestRevokedAllocatesNothing checks the request path's lookup: a session
+// that was not revoked is answered from memory without allocating.
+func TestRevokedAllocatesNothing(t *testing.T) {
+	srv := redistest.Start(t)
+	c := &clock{}
+	s := instance(t, srv, c, redisstore.RevocationOptions{})
+	ctx := context.Background()
+	if err := s.RevokeSession(ctx, "other-session-id-00000", "alice", c.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	auth := c.sessionAuth()
+	if n := testing.AllocsPerRun(1000, func() {
+		if r, err := s.Revoked(ctx, "live-session-id-000000", "alice", auth); r || err != nil {
+			t.Fatal(r, err)
+		}
+	}); n != 0 {
+		t.Errorf("Revoked allocated %v times per call, want 0", n)
+	}
+}
