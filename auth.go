@@ -34,6 +34,7 @@ type Auth[T any] struct {
 	checker  *passwordChecker
 	errorFn  func(http.ResponseWriter, *http.Request, error)
 	noisy    [noisyKinds]noisyLog // rate limits of the noisy log events (log.go)
+	oauth    oauthState           // "Sign in with …" (oauth.go)
 
 	handler http.Handler
 }
@@ -41,7 +42,8 @@ type Auth[T any] struct {
 // New validates cfg, fills in its defaults and returns an Auth. It returns
 // an error wrapping [ErrConfig] when a secret is missing or shorter than 32
 // bytes, when URL is missing or not an absolute http(s) origin, when
-// BasePath or Pages are not clean paths, when Authorize is nil, or when the
+// BasePath or Pages are not clean paths, when Authorize is nil and no
+// Providers are set, when a provider's id is invalid or repeated, or when the
 // session timeouts contradict each other.
 func New[T any](cfg Config[T]) (*Auth[T], error) {
 	if err := cfg.validate(); err != nil {
@@ -111,6 +113,7 @@ func New[T any](cfg Config[T]) (*Auth[T], error) {
 	if a.errorFn == nil {
 		a.errorFn = DefaultErrorHandler
 	}
+	a.initOAuth()
 	a.handler = a.newHandler()
 	return a, nil
 }

@@ -50,12 +50,13 @@ import (
 // (measured by TestCacheMemoryIsBounded).
 //
 // Cached tokens are immutable. A hit returns the cached *Token itself (no
-// allocation) when neither a Session callback nor a SignOut event is
-// configured, since authgate's own code only reads it (refresh and update
-// clone it first); otherwise decodeToken hands out a copy, so app code that
-// modifies the Token it is given cannot change the cached entry. The Roles
-// slice and any reference types inside the Claims are shared either way and
-// must be treated as read-only, as the Session doc already asks.
+// allocation) when no Session callback is configured, since authgate's own
+// code only reads it: refresh and update run the JWT callback on a clone,
+// and sign-out hands the SignOut event a clone. With a Session callback,
+// decodeToken hands out a shallow copy, so app code that modifies the Token
+// it is given cannot change the cached entry. The Roles slice and any
+// reference types inside the Claims are shared either way and must be
+// treated as read-only, as the Session doc already asks.
 //
 // tokenCache is safe for concurrent use. A nil *tokenCache is a disabled
 // cache: every lookup misses and nothing is stored.

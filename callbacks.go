@@ -3,6 +3,7 @@ package authgate
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 )
 
 // Callbacks are the four hooks NextAuth users know. Each is optional: a nil
@@ -14,8 +15,8 @@ import (
 // Callbacks run on the request's goroutine and may be called concurrently
 // for different requests.
 type Callbacks[T any] struct {
-	// SignIn decides whether a user returned by [Config.Authorize] may sign
-	// in: return [Allow], [Deny] or [RedirectTo]. The zero SignInDecision
+	// SignIn decides whether a user returned by [Config.Authorize] or an
+	// [OAuthProvider] may sign in: return [Allow], [Deny] or [RedirectTo]. The zero SignInDecision
 	// denies. The default allows every user.
 	SignIn func(ctx context.Context, p SignInParams[T]) (SignInDecision, error)
 
@@ -64,17 +65,53 @@ const (
 
 // Account describes how a user signed in. For the credentials provider,
 // Provider and Type are "credentials" and ProviderAccountID is the user's ID.
+// For an [OAuthProvider], Provider is its ID, Type is "oauth" (OpenID
+// Connect providers too, as in NextAuth), ProviderAccountID the user's id
+// at the provider, and the token fields hold what the provider issued: the
+// JWT callback may copy them into the token (for example to call the
+// provider's API or refresh the access token later).
+//
+// The tokens are secrets: an Account logged through log/slog shows only
+// its provider, type and account id (see [Account.LogValue]), and authgate
+// never logs them or puts them in a URL.
 type Account struct {
 	Provider          string `json:"provider"`
 	Type              string `json:"type"`
 	ProviderAccountID string `json:"providerAccountId"`
+
+	AccessToken  string `json:"access_token,omitempty"`
+	RefreshToken string `json:"refresh_token,omitempty"`
+	// ExpiresAt is when AccessToken expires, in seconds since the Unix
+	// epoch; 0 when the provider did not say.
+	ExpiresAt int64  `json:"expires_at,omitempty"`
+	IDToken   string `json:"id_token,omitempty"`
+	Scope     string `json:"scope,omitempty"`
+	TokenType string `json:"token_type,omitempty"`
 }
+
+// LogValue keeps the tokens out of logs: it shows the provider, the type
+// and the account id only.
+func (a Account) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("provider", a.Provider), slog.String("type", a.Type),
+		slog.String("providerAccountId", a.ProviderAccountID))
+}
+
+// String is LogValue for fmt's %v and %+v: no token.
+func (a Account) String() string {
+	return "{" + a.Provider + " " + a.Type + " " + a.ProviderAccountID + "}"
+}
+
+// GoString is String for fmt's %#v.
+func (a Account) GoString() string { return "authgate.Account" + a.String() }
 
 // SignInParams are the arguments of [Callbacks.SignIn].
 type SignInParams[T any] struct {
 	User        *User[T]
 	Account     Account
 	Credentials *Credentials
+	// Profile is the provider's raw profile for an OAuth sign-in (nil for
+	// credentials).
+	Profile map[string]any
 }
 
 // SignInDecision is the answer of [Callbacks.SignIn]. Build it with [Allow],
@@ -104,6 +141,9 @@ type JWTParams[T any] struct {
 	// User and Account are set only for TriggerSignIn.
 	User    *User[T]
 	Account *Account
+	// Profile is the provider's raw profile, only for TriggerSignIn through
+	// an OAuth provider.
+	Profile map[string]any
 	// Data is the JSON the client sent with update(data), only for
 	// TriggerUpdate; it is nil when the client sent none. Its size is
 	// bounded by [Config.MaxBodyBytes].

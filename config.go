@@ -43,8 +43,20 @@ type Config[T any] struct {
 	// unknown users (pass an empty hash), so that every attempt costs one
 	// hash comparison. Returning a *[CredentialsError] chooses the error code
 	// shown to the client; any other error is logged and answered as
-	// "CredentialsSignin". Required.
+	// "CredentialsSignin". Required unless Providers is set; without it the
+	// credentials provider is off (POST /callback/credentials answers 404).
 	Authorize func(ctx context.Context, c *Credentials) (*User[T], error)
+
+	// Providers are the "Sign in with …" providers (OAuth 2 and OpenID
+	// Connect), in the order the sign-in page lists them; the module
+	// github.com/authgate/authgate/providers has GitHub, Google, any OpenID
+	// Connect issuer and a generic OAuth 2 provider. Their IDs must be
+	// unique, valid (see [OAuthProvider]) and not "credentials". A user
+	// signed in this way gets User.ID "{provider}:{account id}" (such as
+	// "github:583231"), so an OAuth account never shares a subject with a
+	// credentials user or another provider's account; the JWT callback may
+	// map it to the app's own id. The default is none.
+	Providers []OAuthProvider
 
 	// Callbacks are the signIn, jwt, session and redirect hooks. Each nil
 	// callback uses its documented default.
@@ -202,8 +214,18 @@ func (c *Config[T]) validate() error {
 	if !validBasePath(c.BasePath) {
 		return bad("BasePath %q must start with '/', not end with '/', and contain only unreserved path characters", c.BasePath)
 	}
-	if c.Authorize == nil {
-		return bad("no Authorize function")
+	if c.Authorize == nil && len(c.Providers) == 0 {
+		return bad("no Authorize function and no Providers")
+	}
+	seen := map[string]bool{}
+	for i, p := range c.Providers {
+		if p == nil {
+			return bad("Providers[%d] is nil", i)
+		}
+		if id := p.ID(); !validProviderID(id) || seen[id] {
+			return bad("Providers[%d]: id %q is invalid, reserved or used twice (1-64 of a-z, 0-9, '-', '_')", i, id)
+		}
+		seen[p.ID()] = true
 	}
 	for name, p := range map[string]string{"SignIn": c.Pages.SignIn, "SignOut": c.Pages.SignOut, "Error": c.Pages.Error} {
 		if p != "" && (!strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.ContainsAny(p, "\\?#") || hasCtl(p)) {

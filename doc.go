@@ -10,50 +10,76 @@
 //		Secrets: []string{os.Getenv("AUTH_SECRET")},
 //		URL:     "https://app.example",
 //		Authorize: func(ctx context.Context, c *authgate.Credentials) (*authgate.User[Claims], error) {
-//			u, err := db.UserByName(ctx, c.Username()) // u may be nil
-//			if err != nil {
-//				return nil, err
-//			}
-//			if !c.PasswordMatches(u.HashOrEmpty()) || u == nil {
+//			u, found := users[c.Username()] // your database; u.Hash is "" for an unknown user
+//			if !c.PasswordMatches(u.Hash) || !found {
 //				return nil, nil // wrong password or unknown user: same answer, same time
 //			}
-//			return &authgate.User[Claims]{ID: u.ID, Name: u.Name, Role: u.Role}, nil
+//			return &authgate.User[Claims]{ID: u.ID, Name: c.Username(), Role: u.Role}, nil
 //		},
 //	})
 //	mux.Handle("/api/auth/", auth.Handler())
+//	mux.Handle("/dashboard", auth.RequireAuth(dashboard))
 //	mux.Handle("/admin", auth.RequireRole("admin")(adminPage))
 //	http.ListenAndServe(":3000", auth.Middleware(mux))
 //
 // and in a handler:
 //
-//	s, ok := authgate.FromContext[Claims](r.Context())
+//	s, ok := auth.Session(r) // a *Session[Claims]; false when anonymous
 //
 // # The flow
 //
 // A sign-in (POST /api/auth/callback/credentials) passes the CSRF checks,
-// the [Limiter], then [Config.Authorize]; the [Callbacks.SignIn] callback
+// the [Limiter], then [Config.Authorize], whose password check waits its
+// turn in a bounded queue; the [Callbacks.SignIn] callback
 // may allow, deny or redirect; [Callbacks.JWT] shapes the [Token], which is
 // encoded by the [Codec] (securecookie: JSON, HMAC-SHA256, AES-256) into an
 // HttpOnly cookie. On every later request [Auth.Middleware] verifies the
 // cookie, checks its times and the [RevocationStore], runs
 // [Callbacks.Session] and stores the [Session] in the context, where
-// [FromContext] reads it and [Auth.RequireAuth] and [Auth.RequireRole]
-// enforce it.
+// [Auth.Session] reads it and [Auth.RequireAuth] and [Auth.RequireRole]
+// enforce it. [Auth.SignIn] and [Auth.SignOut] do what the protocol's
+// sign-in and sign-out do, for an app's own flows.
+//
+// # Sign in with …
+//
+// [Config.Providers] adds OAuth 2 and OpenID Connect providers next to (or
+// instead of) the credentials flow: POST /api/auth/signin/{id} sends the
+// user to the provider with a state, a PKCE challenge and, for OIDC, a
+// nonce kept in short-lived encrypted cookies; GET /api/auth/callback/{id}
+// checks them, lets the [OAuthProvider] exchange the code and verify the
+// ID token, and signs the user in through the same callbacks, with the
+// [Account] (tokens included) and the provider's profile. Ready-made
+// providers (GitHub, Google, any OIDC issuer, any OAuth 2 provider) are in
+// the module github.com/authgate/authgate/providers.
 //
 // # Typed sessions
 //
 // Every type is generic in T, the app's own claims: a struct the app
 // declares once. [User.Claims] carries it from Authorize into
 // [Token.Claims] (the default JWT callback copies it), [Session.Claims]
-// carries it to handlers, and [FromContext] is instantiated with the same
+// carries it to handlers, and [Auth.Session] returns it with the Auth's own
 // T, so a handler reads s.User.ID, s.User.Role or s.Claims.Team with no
 // type assertion. The built-in fields (ID, name, email, image, role, roles,
 // expiry) are plain typed fields of [User], [Token], [SessionUser]. Go's
 // type inference picks T up from the Config literal in [New]; an app
 // without claims of its own uses struct{}. Generics were chosen over an
 // untyped map (the seed's user._id pain) and over interface values (a type
-// assertion in every handler); the cost is writing the type argument at
-// FromContext.
+// assertion in every handler). [FromContext], for code without the Auth,
+// needs the type argument written out, and reports no session for a wrong
+// one.
+//
+// # Limits
+//
+// Sign-in is throttled by the [Limiter] before any password work, and only
+// failures count: by default 10 per account and address (refilling over
+// 15 minutes), 50 then 50 an hour per account, and 50 then 200 an hour per
+// address ([MemoryLimiterOptions]); a correct password gives its tokens
+// back, so many users behind one NAT address are never refused while their
+// passwords are right. Behind a proxy, list it in [Config.TrustedProxies].
+// Password checks run [Config.MaxConcurrentHashes] at a time; the others
+// wait in a FIFO queue while their expected wait stays under
+// [Config.MaxHashWait], and are answered 503 with a Retry-After from the
+// queue past it. SECURITY.md in the repository says what to tune.
 //
 // # Failure
 //

@@ -126,6 +126,14 @@ const (
 	// CodeBadRequest answers a body that is not form or JSON fields of the
 	// expected types.
 	CodeBadRequest = "BadRequest"
+	// CodeOAuthSignin (NextAuth's): building a provider's authorization
+	// URL failed.
+	CodeOAuthSignin = "OAuthSignin"
+	// CodeOAuthCallback (NextAuth's): an OAuth callback was refused — the
+	// provider answered an error, a check (state, PKCE, nonce) was missing
+	// or wrong, or the code exchange or ID token verification failed. A
+	// user who declines at the provider gets CodeAccessDenied.
+	CodeOAuthCallback = "OAuthCallback"
 )
 
 // validCode reports whether s is a safe error code: 1 to 64 ASCII letters,

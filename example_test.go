@@ -27,19 +27,17 @@ func exampleAuth() *authgate.Auth[AppClaims] {
 	if err != nil {
 		panic(err)
 	}
+	users := map[string]struct{ id, hash, role, team string }{"alice": {"1", hash, "admin", "core"}}
 	auth, err := authgate.New(authgate.Config[AppClaims]{
 		Secrets: []string{"an-example-secret-of-at-least-32-bytes!!"}, // os.Getenv("AUTH_SECRET") in an app
 		URL:     "https://app.example",
 		Logger:  slog.New(slog.DiscardHandler),
 		Authorize: func(ctx context.Context, c *authgate.Credentials) (*authgate.User[AppClaims], error) {
-			stored := ""
-			if c.Username() == "alice" {
-				stored = hash
-			}
-			if !c.PasswordMatches(stored) { // "" still costs one bcrypt compare
+			u, found := users[c.Username()]           // your database
+			if !c.PasswordMatches(u.hash) || !found { // an unknown user's hash is "": still one bcrypt
 				return nil, nil
 			}
-			return &authgate.User[AppClaims]{ID: "1", Name: "alice", Role: "admin", Claims: AppClaims{Team: "core"}}, nil
+			return &authgate.User[AppClaims]{ID: u.id, Name: c.Username(), Role: u.role, Claims: AppClaims{Team: u.team}}, nil
 		},
 	})
 	if err != nil {
@@ -217,11 +215,13 @@ func ExampleAuth_RequireRole() {
 // DefaultErrorHandler.
 func ExampleDefaultErrorHandler() {
 	hash, _ := authgate.HashPassword("correct horse")
+	hashes := map[string]string{"alice": hash}
 	auth, err := authgate.New(authgate.Config[AppClaims]{
 		Secrets: []string{"an-example-secret-of-at-least-32-bytes!!"},
 		URL:     "https://app.example",
 		Authorize: func(ctx context.Context, c *authgate.Credentials) (*authgate.User[AppClaims], error) {
-			if !c.PasswordMatches(hash) {
+			hash, found := hashes[c.Username()]
+			if !c.PasswordMatches(hash) || !found {
 				return nil, nil
 			}
 			return &authgate.User[AppClaims]{ID: "1"}, nil

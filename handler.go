@@ -15,7 +15,8 @@ import (
 //	mux.Handle("/api/auth/", auth.Handler())
 //
 // It serves GET /providers, GET /csrf, GET and POST /session, GET /signin,
-// POST /signin/{provider}, POST /callback/credentials, GET and POST
+// POST /signin/{provider}, POST /callback/credentials, GET
+// /callback/{provider} (OAuth, see [Config.Providers]), GET and POST
 // /signout, GET /error and POST /_log. A known path with the wrong method
 // gets 405 with Allow; an unknown one 404. Every unsafe request must pass
 // [http.CrossOriginProtection] (else 403); sign-in, sign-out and session
@@ -32,6 +33,7 @@ func (a *Auth[T]) newHandler() http.Handler {
 	mux.HandleFunc("GET "+b+"/signin", a.serveSignInPage)
 	mux.HandleFunc("POST "+b+"/signin/{provider}", a.serveSignInPost)
 	mux.HandleFunc("POST "+b+"/callback/{provider}", a.serveCallback)
+	mux.HandleFunc("GET "+b+"/callback/{provider}", a.serveOAuthCallback)
 	mux.HandleFunc("GET "+b+"/signout", a.serveSignOutPage)
 	mux.HandleFunc("POST "+b+"/signout", a.serveSignOut)
 	mux.HandleFunc("GET "+b+"/error", a.serveError)
@@ -64,15 +66,7 @@ func (a *Auth[T]) url(path string, kv ...string) string {
 }
 
 func (a *Auth[T]) serveProviders(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{
-		"credentials": map[string]string{
-			"id":          "credentials",
-			"name":        "Credentials",
-			"type":        "credentials",
-			"signinUrl":   a.url("/signin/credentials"),
-			"callbackUrl": a.url("/callback/credentials"),
-		},
-	})
+	writeJSON(w, http.StatusOK, a.providerList())
 }
 
 func (a *Auth[T]) serveCSRF(w http.ResponseWriter, r *http.Request) {
@@ -119,7 +113,7 @@ func (a *Auth[T]) serveUpdate(w http.ResponseWriter, r *http.Request) {
 
 // serveCallback is POST /callback/{provider}: the credentials sign-in.
 func (a *Auth[T]) serveCallback(w http.ResponseWriter, r *http.Request) {
-	if r.PathValue("provider") != "credentials" {
+	if r.PathValue("provider") != "credentials" || a.cfg.Authorize == nil {
 		http.NotFound(w, r)
 		return
 	}
@@ -134,15 +128,19 @@ func (a *Auth[T]) serveCallback(w http.ResponseWriter, r *http.Request) {
 	a.answer(w, r, jsonMode, res.status, res.url)
 }
 
-// serveSignInPost is POST /signin/{provider}. The credentials provider
-// signs in at /callback/credentials; like NextAuth this only sends the
-// client to the sign-in page.
+// serveSignInPost is POST /signin/{provider}. For an OAuth provider it
+// starts the flow (oauth.go). The credentials provider signs in at
+// /callback/credentials; like NextAuth this only sends the client to the
+// sign-in page.
 func (a *Auth[T]) serveSignInPost(w http.ResponseWriter, r *http.Request) {
 	failURL := a.url("/signin", "csrf", "true", "error", CodeMissingCSRF)
-	_, jsonMode, ok := a.protectedPOST(w, r, failURL)
+	b, jsonMode, ok := a.protectedPOST(w, r, failURL)
+	p, isOAuth := a.oauth.providers[r.PathValue("provider")]
 	switch {
 	case !ok:
-	case r.PathValue("provider") != "credentials":
+	case isOAuth:
+		a.serveOAuthSignIn(w, r, p, b, jsonMode)
+	case r.PathValue("provider") != "credentials" || a.cfg.Authorize == nil:
 		a.answer(w, r, jsonMode, http.StatusForbidden, failURL)
 	default:
 		a.answer(w, r, jsonMode, http.StatusOK, a.url("/signin"))

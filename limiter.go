@@ -2,6 +2,7 @@ package authgate
 
 import (
 	"context"
+	"strconv"
 	"time"
 )
 
@@ -28,13 +29,16 @@ type Attempt struct {
 //     each of them in the same atomic step, so concurrent attempts (also
 //     on other instances sharing the store) cannot overshoot a budget. A
 //     refused attempt takes nothing.
-//   - Only failures count. Record(ctx, a, true), after a correct password,
-//     gives back what Allow took from the per-account and per-address
-//     budgets and resets the (account, address) budget; Record(ctx, a,
-//     false) changes nothing (Allow already counted the failure). So an
-//     office behind one NAT address, or a robot signing in all day, is
-//     never refused while its passwords are right. An attempt refused
-//     because the password checks were saturated (503) is not given back.
+//   - Only failures count. Record with [AttemptSucceeded], after a
+//     correct password, gives back what Allow took from the per-account
+//     and per-address budgets and resets the (account, address) budget;
+//     with [AttemptNotChecked] (the attempt was refused before any
+//     password check, such as a 503 from a saturated queue) it gives back
+//     what Allow took from all three budgets, resetting nothing; with
+//     [AttemptFailed] it changes nothing (Allow already counted the
+//     failure). So an office behind one NAT address, or a robot signing in
+//     all day, is never refused while its passwords are right, and a busy
+//     server does not use up anyone's budget.
 //   - Time is read only from [Attempt.Time], never from a clock of the
 //     limiter's own, so tests can drive it.
 //   - The answers are the same for existing and unknown accounts, memory
@@ -45,9 +49,37 @@ type Limiter interface {
 	// should wait (whole seconds, at least one). An error fails closed: the
 	// attempt is refused with 503.
 	Allow(ctx context.Context, a Attempt) (retryAfter time.Duration, err error)
-	// Record reports the attempt's outcome, with the same Attempt Allow
-	// saw. An error is logged; the sign-in's outcome stands.
-	Record(ctx context.Context, a Attempt, success bool) error
+	// Record reports the outcome of an attempt Allow let through, with
+	// the same Attempt Allow saw. An error is logged; the sign-in's
+	// outcome stands.
+	Record(ctx context.Context, a Attempt, o Outcome) error
+}
+
+// Outcome is how an attempt the [Limiter] allowed ended.
+type Outcome int
+
+const (
+	// AttemptFailed: the password was checked and was wrong (or the user
+	// unknown). It is the zero value, so a forgotten outcome counts.
+	AttemptFailed Outcome = iota
+	// AttemptSucceeded: the password was right.
+	AttemptSucceeded
+	// AttemptNotChecked: the attempt was refused before its password was
+	// checked (the password checks were saturated).
+	AttemptNotChecked
+)
+
+// String returns "failed", "succeeded" or "not checked".
+func (o Outcome) String() string {
+	switch o {
+	case AttemptFailed:
+		return "failed"
+	case AttemptSucceeded:
+		return "succeeded"
+	case AttemptNotChecked:
+		return "not checked"
+	}
+	return "Outcome(" + strconv.Itoa(int(o)) + ")"
 }
 
 // NoLimiter returns a [Limiter] that allows every attempt: for tests, and
@@ -59,4 +91,4 @@ func NoLimiter() Limiter { return noLimiter{} }
 type noLimiter struct{}
 
 func (noLimiter) Allow(context.Context, Attempt) (time.Duration, error) { return 0, nil }
-func (noLimiter) Record(context.Context, Attempt, bool) error           { return nil }
+func (noLimiter) Record(context.Context, Attempt, Outcome) error        { return nil }

@@ -24,7 +24,7 @@ func TestNoLimiterAllowsEverything(t *testing.T) {
 		if retry, err := l.Allow(t.Context(), a); retry != 0 || err != nil {
 			t.Fatalf("attempt %d: got (%v, %v), want (0, nil)", i, retry, err)
 		}
-		if err := l.Record(t.Context(), a, false); err != nil {
+		if err := l.Record(t.Context(), a, authgate.AttemptFailed); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -69,7 +69,8 @@ type MemoryLimiterOptions struct {
 // then takes one from each, before any password work, so concurrent
 // attempts cannot overshoot a budget; a refused attempt takes nothing; a
 // successful sign-in gives its tokens back and resets its (account,
-// address) bucket, so only failures count.
+// address) bucket, and one refused before its password check gives its
+// tokens back, so only failures count.
 //
 // Memory is bounded: each table keeps at most MaxEntries buckets and forgets
 // the least recently used one when full. Keys are 128-bit keyed hashes of
@@ -143,17 +144,22 @@ func (l *MemoryLimiter) Allow(_ context.Context, a Attempt) (time.Duration, erro
 
 // Record does nothing for a failure: Allow already counted it. For a
 // success it gives back the tokens Allow took from the account's and the
-// address's buckets and resets the (account, address) bucket, so only
+// address's buckets and resets the (account, address) bucket; for an
+// attempt that was not checked it gives back all three tokens. So only
 // failed attempts count against any budget. It never returns an error.
-func (l *MemoryLimiter) Record(_ context.Context, a Attempt, success bool) error {
-	if !success {
+func (l *MemoryLimiter) Record(_ context.Context, a Attempt, o Outcome) error {
+	if o != AttemptSucceeded && o != AttemptNotChecked {
 		return nil
 	}
 	pairKey, accountKey, addrKey := l.keys(a)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if a.Account != "" {
-		l.pair.removeLocked(pairKey)
+		if o == AttemptSucceeded {
+			l.pair.removeLocked(pairKey)
+		} else {
+			l.pair.giveBackLocked(pairKey, a.Time)
+		}
 		l.account.giveBackLocked(accountKey, a.Time)
 	}
 	l.addr.giveBackLocked(addrKey, a.Time)

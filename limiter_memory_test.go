@@ -41,7 +41,7 @@ func refused(t testing.TB, l authgate.Limiter, a authgate.Attempt) time.Duration
 	return wait
 }
 
-// fail makes n attempts that fail (Allow then Record(false)), all allowed.
+// fail makes n attempts that fail (Allow then Record(AttemptFailed)), all allowed.
 func fail(t testing.TB, l authgate.Limiter, a authgate.Attempt, n int) {
 	t.Helper()
 	for i := range n {
@@ -49,7 +49,7 @@ func fail(t testing.TB, l authgate.Limiter, a authgate.Attempt, n int) {
 		if err != nil || wait != 0 {
 			t.Fatalf("attempt %d: Allow = %v, %v; want 0, nil", i+1, wait, err)
 		}
-		if err := l.Record(context.Background(), a, false); err != nil {
+		if err := l.Record(context.Background(), a, authgate.AttemptFailed); err != nil {
 			t.Fatalf("Record: %v", err)
 		}
 	}
@@ -91,7 +91,7 @@ func TestMemoryLimiterBudgets(t *testing.T) {
 			a := attempt("alice", "198.51.100.7", 0)
 			fail(t, l, a, 9)
 			mustAllow(t, l, a)
-			if err := l.Record(context.Background(), a, true); err != nil {
+			if err := l.Record(context.Background(), a, authgate.AttemptSucceeded); err != nil {
 				t.Fatal(err)
 			}
 			fail(t, l, a, 10)
@@ -101,7 +101,7 @@ func TestMemoryLimiterBudgets(t *testing.T) {
 			attacker, victim := attempt("alice", "198.51.100.7", 0), attempt("alice", "203.0.113.9", 0)
 			fail(t, l, attacker, 10)
 			mustAllow(t, l, victim)
-			if err := l.Record(context.Background(), victim, true); err != nil {
+			if err := l.Record(context.Background(), victim, authgate.AttemptSucceeded); err != nil {
 				t.Fatal(err)
 			}
 			refused(t, l, attacker)
@@ -270,7 +270,7 @@ func TestMemoryLimiterConcurrentAttemptsCannotOvershoot(t *testing.T) {
 			a := attempt("alice", "198.51.100.7", 0)
 			if wait, _ := l.Allow(context.Background(), a); wait == 0 {
 				allowed.Add(1)
-				l.Record(context.Background(), a, false)
+				l.Record(context.Background(), a, authgate.AttemptFailed)
 			}
 		})
 	}

@@ -25,10 +25,11 @@ const (
 	noisySession    = iota // session_rejected
 	noisyCSRF              // csrf_refused
 	noisyBadRequest        // bad_request
+	noisyOAuth             // oauth_callback_refused (oauth.go)
 	noisyKinds
 )
 
-var noisyEvents = [noisyKinds]string{"session_rejected", "csrf_refused", "bad_request"}
+var noisyEvents = [noisyKinds]string{"session_rejected", "csrf_refused", "bad_request", "oauth_callback_refused"}
 
 // noisyPerSecond is how many events of one kind are logged in one second
 // of the Auth's clock; the rest are counted, and the count is logged as one

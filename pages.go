@@ -19,11 +19,14 @@ label,input,button{display:block;width:100%;box-sizing:border-box;margin:.4rem 0
 input,button{padding:.5rem;font-size:1rem}.error{color:#b00020}</style></head>
 <body><h1>{{.Title}}</h1>
 {{if .Message}}<p class="error" role="alert">{{.Message}}</p>{{end}}
-{{if eq .Kind "signin"}}<form method="post" action="{{.Action}}">
+{{if eq .Kind "signin"}}{{range .Providers}}<form method="post" action="{{.Action}}">
+<input type="hidden" name="csrfToken" value="{{$.CSRF}}"><input type="hidden" name="callbackUrl" value="{{$.Callback}}">
+<button type="submit" id="signin-{{.ID}}">Sign in with {{.Name}}</button></form>
+{{end}}{{if .Credentials}}{{if .Providers}}<hr>{{end}}<form method="post" action="{{.Action}}">
 <input type="hidden" name="csrfToken" value="{{.CSRF}}">
 <label>Username <input name="username" autocomplete="username" required></label>
 <label>Password <input name="password" type="password" autocomplete="current-password" required></label>
-<button type="submit">Sign in</button></form>
+<button type="submit">Sign in</button></form>{{end}}
 {{else if eq .Kind "signout"}}<form method="post" action="{{.Action}}">
 <input type="hidden" name="csrfToken" value="{{.CSRF}}">
 <p>Are you sure you want to sign out?</p><button type="submit">Sign out</button></form>
@@ -33,7 +36,18 @@ input,button{padding:.5rem;font-size:1rem}.error{color:#b00020}</style></head>
 
 type pageData struct {
 	Kind, Title, Message, Action, CSRF string
+	// Sign-in page: the OAuth providers' buttons, the callback URL they
+	// carry, and whether the credentials form is shown.
+	Providers   []pageProvider
+	Callback    string
+	Credentials bool
+	// FormTargets widens the CSP's form-action: a provider button's POST
+	// is answered with a redirect to the provider, which form-action
+	// governs too.
+	FormTargets string
 }
+
+type pageProvider struct{ ID, Name, Action string }
 
 // signInMessages are NextAuth's sign-in page texts.
 var signInMessages = map[string]string{
@@ -55,7 +69,7 @@ var signInMessages = map[string]string{
 func (a *Auth[T]) renderPage(w http.ResponseWriter, status int, d pageData) {
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'"+d.FormTargets+"; frame-ancestors 'none'; base-uri 'none'")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
@@ -85,8 +99,21 @@ func (a *Auth[T]) serveSignInPage(w http.ResponseWriter, r *http.Request) {
 			msg = "Unable to sign in."
 		}
 	}
-	a.renderPage(w, http.StatusOK, pageData{Kind: "signin", Title: "Sign in", Message: msg,
-		Action: a.url("/callback/credentials"), CSRF: a.ensureCSRF(w, r)})
+	d := pageData{Kind: "signin", Title: "Sign in", Message: msg,
+		Action: a.url("/callback/credentials"), CSRF: a.ensureCSRF(w, r),
+		Callback: callback, Credentials: a.cfg.Authorize != nil}
+	for _, p := range a.oauth.order {
+		d.Providers = append(d.Providers, pageProvider{ID: p.ID(), Name: p.Name(), Action: a.url("/signin/" + p.ID())})
+	}
+	if len(d.Providers) > 0 {
+		// The providers' origins are not known here; https (and http for
+		// an http app, as in local development) covers them.
+		d.FormTargets = " https:"
+		if !a.secure {
+			d.FormTargets += " http:"
+		}
+	}
+	a.renderPage(w, http.StatusOK, d)
 }
 
 // serveSignOutPage is GET /signout: a redirect to [Pages.SignOut] or the

@@ -37,12 +37,6 @@ func (a *Auth[T]) signIn(w http.ResponseWriter, r *http.Request, b body) signInR
 	failed := signInResult{status: http.StatusUnauthorized,
 		url: a.url("/error", "error", CodeCredentialsSignin, "provider", "credentials")}
 	busy := signInResult{status: http.StatusServiceUnavailable, url: a.url("/error", "error", CodeBusy), retryAfter: time.Second}
-	queueFull := func() signInResult {
-		a.logDecision(ctx, slog.LevelWarn, "authgate: sign-in refused", logAttrs("signin_busy", "password check queue full")...)
-		r := busy
-		r.retryAfter = max(creds.retryAfter, time.Second)
-		return r
-	}
 
 	retry, err := a.cfg.Limiter.Allow(ctx, att)
 	if err != nil {
@@ -53,17 +47,25 @@ func (a *Auth[T]) signIn(w http.ResponseWriter, r *http.Request, b body) signInR
 		a.logDecision(ctx, slog.LevelWarn, "authgate: sign-in throttled", logAttrs("signin_throttled", "too many attempts")...)
 		return signInResult{status: http.StatusTooManyRequests, url: a.url("/error", "error", CodeTooManyAttempts), retryAfter: retry}
 	}
-	record := func(ok bool) {
-		if err := a.cfg.Limiter.Record(ctx, att, ok); err != nil {
+	record := func(o Outcome) {
+		if err := a.cfg.Limiter.Record(ctx, att, o); err != nil {
 			a.logDecision(ctx, slog.LevelError, "authgate: limiter record failed", logAttrs("limiter_error", err.Error())...)
 		}
+	}
+
+	queueFull := func() signInResult {
+		record(AttemptNotChecked)
+		a.logDecision(ctx, slog.LevelWarn, "authgate: sign-in refused", logAttrs("signin_busy", "password check queue full")...)
+		r := busy
+		r.retryAfter = max(creds.retryAfter, time.Second)
+		return r
 	}
 
 	// Length checks first, for everyone: they depend only on what the
 	// client sent, so they leak nothing, and an over-long password must
 	// never match on its first 72 bytes.
 	if pw := creds.Password(); len(pw) > maxPasswordBytes {
-		record(false)
+		record(AttemptFailed)
 		a.logDecision(ctx, slog.LevelInfo, "authgate: sign-in failed", logAttrs("signin_failed", "password over 72 bytes")...)
 		return failed
 	}
@@ -81,7 +83,7 @@ func (a *Auth[T]) signIn(w http.ResponseWriter, r *http.Request, b body) signInR
 				return queueFull()
 			}
 		}
-		record(false)
+		record(AttemptFailed)
 		var ce *CredentialsError
 		switch {
 		case errors.As(err, &ce) && validCode(ce.Code):
@@ -94,9 +96,9 @@ func (a *Auth[T]) signIn(w http.ResponseWriter, r *http.Request, b body) signInR
 		}
 		return failed
 	}
-	record(true)
+	record(AttemptSucceeded)
 
-	redirect, err := a.signInUser(w, r, user, creds, base)
+	redirect, err := a.signInUser(w, r, user, signInVia{creds: creds}, base)
 	switch {
 	case errors.Is(err, ErrAccessDenied):
 		return signInResult{status: http.StatusForbidden, url: a.url("/error", "error", CodeAccessDenied)}
@@ -121,21 +123,31 @@ func (a *Auth[T]) signIn(w http.ResponseWriter, r *http.Request, b body) signInR
 // [ErrInvalidUser] (nil user or empty ID), [ErrCallback],
 // [ErrSessionTooLarge] or [ErrConfig].
 func (a *Auth[T]) SignIn(w http.ResponseWriter, r *http.Request, user *User[T]) error {
-	redirect, err := a.signInUser(w, r, user, nil, []slog.Attr{slog.String("addr", a.clientAddr(r))})
+	redirect, err := a.signInUser(w, r, user, signInVia{}, []slog.Attr{slog.String("addr", a.clientAddr(r))})
 	if err == nil && redirect != "" {
 		err = fmt.Errorf("%w: the signIn callback redirects", ErrAccessDenied)
 	}
 	return err
 }
 
+// signInVia says how the user was authenticated: creds for the
+// credentials flow; account (nil means the credentials account of the
+// user) and profile for an OAuth provider (oauth.go).
+type signInVia struct {
+	creds   *Credentials
+	account *Account
+	profile map[string]any
+}
+
 // signInUser completes every sign-in once the user is authenticated: the
 // SignIn callback, the JWT callback with TriggerSignIn, the cookie, a new
-// CSRF token, the log line and the event. creds is nil outside the
-// credentials flow; attrs describe the client in the log. It returns the
+// CSRF token, the log line and the event. via carries the credentials, or
+// an OAuth provider's account and profile; attrs describe the client in
+// the log. It returns the
 // SignIn callback's redirect (then no session was set), or an error
 // wrapping ErrAccessDenied, ErrInvalidUser, ErrCallback,
 // ErrSessionTooLarge or ErrConfig; every outcome is logged.
-func (a *Auth[T]) signInUser(w http.ResponseWriter, r *http.Request, user *User[T], creds *Credentials, attrs []slog.Attr) (redirect string, err error) {
+func (a *Auth[T]) signInUser(w http.ResponseWriter, r *http.Request, user *User[T], via signInVia, attrs []slog.Attr) (redirect string, err error) {
 	ctx := r.Context()
 	log := func(level slog.Level, msg, event, reason string) {
 		a.logDecision(ctx, level, msg, append([]slog.Attr{slog.String("event", event), slog.String("reason", reason)}, attrs...)...)
@@ -145,8 +157,11 @@ func (a *Auth[T]) signInUser(w http.ResponseWriter, r *http.Request, user *User[
 		return "", fmt.Errorf("%w: no ID", ErrInvalidUser)
 	}
 	account := credentialsAccount(user)
+	if via.account != nil {
+		account = *via.account
+	}
 	if cb := a.cfg.Callbacks.SignIn; cb != nil {
-		d, err := cb(ctx, SignInParams[T]{User: user, Account: account, Credentials: creds})
+		d, err := cb(ctx, SignInParams[T]{User: user, Account: account, Credentials: via.creds, Profile: via.profile})
 		switch {
 		case err != nil:
 			log(slog.LevelError, "authgate: sign-in denied", "signin_denied", "signIn callback: "+err.Error())
@@ -159,7 +174,7 @@ func (a *Auth[T]) signInUser(w http.ResponseWriter, r *http.Request, user *User[
 			return "", fmt.Errorf("%w: the signIn callback denied %q", ErrAccessDenied, user.ID)
 		}
 	}
-	tok, err := a.runJWT(ctx, JWTParams[T]{Token: tokenFromUser(user), Trigger: TriggerSignIn, User: user, Account: &account})
+	tok, err := a.runJWT(ctx, JWTParams[T]{Token: tokenFromUser(user), Trigger: TriggerSignIn, User: user, Account: &account, Profile: via.profile})
 	if err == nil {
 		err = a.issue(w, r, tok)
 	}

@@ -4,10 +4,11 @@
 #
 # The repository is a Go workspace (go.work): the authgate module at the
 # root, the demo in cmd/authgate-demo (its own module, so SQLite and chromedp
-# never become dependencies of authgate) and the comparison benchmarks in
-# bench/, and the Redis stores in redisstore/ (their own module, so go-redis
-# stays out of authgate; their integration tests start redis-server).
-# `go test ./...` alone covers only the root module.
+# never become dependencies of authgate), the comparison benchmarks in
+# bench/, the OAuth providers in providers/ (x/oauth2 and go-oidc stay out
+# of authgate's module too) and the Redis stores in redisstore/ (go-redis
+# likewise; their integration tests start redis-server). `go test ./...`
+# alone covers only the root module.
 set -euo pipefail
 cd "$(dirname "$0")"
-go test "$@" ./... ./cmd/authgate-demo/... ./bench/... ./redisstore/...
+go test "$@" ./... ./cmd/authgate-demo/... ./bench/... ./providers/... ./redisstore/...

@@ -13,7 +13,7 @@ import (
 
 // TestLimiter checks that a [authgate.Limiter] keeps the contract its doc
 // states: three budgets taken all or nothing before the password check,
-// failures counted and successes given back, time read only from
+// failures counted, successes and unchecked attempts given back, time read only from
 // [authgate.Attempt.Time], IPv6 addresses grouped by /64, and no overshoot
 // under concurrent attempts. newLimiter must return an empty limiter that
 // applies the given budgets (a Burst of attempts, then one per Every); it
@@ -33,10 +33,13 @@ func TestLimiter(t *testing.T, newLimiter func(t *testing.T, perAccountAddress, 
 	start := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
 
 	fail := func(account, addr string, at time.Duration, allowed bool) step {
-		return step{account: account, addr: addr, at: at, allowed: allowed}
+		return step{account: account, addr: addr, at: at, outcome: authgate.AttemptFailed, allowed: allowed}
 	}
 	ok := func(account, addr string, at time.Duration) step {
-		return step{account: account, addr: addr, at: at, success: true, allowed: true}
+		return step{account: account, addr: addr, at: at, outcome: authgate.AttemptSucceeded, allowed: true}
+	}
+	unchecked := func(account, addr string, at time.Duration) step {
+		return step{account: account, addr: addr, at: at, outcome: authgate.AttemptNotChecked, allowed: true}
 	}
 	var oneAccount, manyAccounts []step
 	for i := range 60 {
@@ -99,6 +102,12 @@ func TestLimiter(t *testing.T, newLimiter func(t *testing.T, perAccountAddress, 
 			fail("alice", "192.0.2.1", 0, true), fail("bob", "::ffff:192.0.2.1", 0, true),
 			fail("carol", "192.0.2.1", 0, false),
 		}},
+		{"attempts refused before their password check use up no budget", three, three, three, []step{
+			fail("alice", "192.0.2.1", 0, true), fail("alice", "192.0.2.1", 0, true),
+			unchecked("alice", "192.0.2.1", 0), unchecked("alice", "192.0.2.1", 0), unchecked("alice", "192.0.2.1", 0),
+			fail("alice", "192.0.2.1", 0, true),
+			fail("alice", "192.0.2.1", 0, false),
+		}},
 		{"an attempt without an account is budgeted by its address", three, three, three, []step{
 			fail("", "192.0.2.1", 0, true), fail("", "192.0.2.1", 0, true), fail("", "192.0.2.1", 0, true),
 			fail("", "192.0.2.1", 0, false), fail("alice", "192.0.2.1", 0, false),
@@ -123,7 +132,7 @@ func TestLimiter(t *testing.T, newLimiter func(t *testing.T, perAccountAddress, 
 					}
 					continue
 				}
-				if err := l.Record(ctx, a, s.success); err != nil {
+				if err := l.Record(ctx, a, s.outcome); err != nil {
 					t.Fatalf("step %d: Record: %v", i, err)
 				}
 			}
@@ -161,6 +170,6 @@ func TestLimiter(t *testing.T, newLimiter func(t *testing.T, perAccountAddress, 
 type step struct {
 	account, addr string
 	at            time.Duration
-	success       bool
+	outcome       authgate.Outcome
 	allowed       bool
 }

@@ -112,7 +112,7 @@ func ExampleNewLimiter() {
 	}
 	a := authgate.Attempt{Account: "alice", Addr: "192.0.2.7", Time: time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)}
 	for range 10 {
-		l.Allow(ctx, a) // ten wrong passwords (Record(false) changes nothing)
+		l.Allow(ctx, a) // ten wrong passwords (Record with AttemptFailed changes nothing)
 	}
 	wait, err := l.Allow(ctx, a)
 	fmt.Println(wait, err)

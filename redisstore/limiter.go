@@ -50,9 +50,8 @@ type LimiterOptions struct {
 // one Lua script that checks all of an attempt's buckets and takes a token
 // from each only when every one has a token, so concurrent attempts on any
 // number of instances never overshoot a budget and a refused attempt takes
-// nothing. Record(success) runs another script that gives back the
-// per-account and per-address tokens and deletes the (account, address)
-// bucket; Record(failure) makes no call.
+// nothing. Record runs another script that gives tokens back (see
+// [Limiter.Record]); after a failure it makes no call.
 //
 // Every key expires when its bucket would be full again (at most Burst ×
 // Every: 15 minutes, 1 hour and 15 minutes with the defaults), so Redis
@@ -195,23 +194,31 @@ func (l *Limiter) Allow(ctx context.Context, a authgate.Attempt) (time.Duration,
 	return time.Duration(secs) * time.Second, nil
 }
 
-// Record after a successful sign-in gives back the tokens Allow took from
-// the per-account and per-address buckets and deletes the (account,
-// address) bucket, so only failures count. After a failure it does
-// nothing and makes no call. A Redis failure is an error wrapping
-// [ErrUnavailable]; authgate logs it, and the tokens stay taken (the
-// failure-side error).
-func (l *Limiter) Record(ctx context.Context, a authgate.Attempt, success bool) error {
-	if !success {
+// Record settles an attempt Allow let through. After
+// [authgate.AttemptSucceeded] it gives back the tokens Allow took from the
+// per-account and per-address buckets and deletes the (account, address)
+// bucket, so only failures count; after [authgate.AttemptNotChecked] (the
+// attempt was refused before its password was checked) it gives back the
+// tokens of all three, resetting nothing; after [authgate.AttemptFailed]
+// it does nothing and makes no call. A Redis failure is an error wrapping
+// [ErrUnavailable]; authgate logs it, and the tokens stay taken.
+func (l *Limiter) Record(ctx context.Context, a authgate.Attempt, o authgate.Outcome) error {
+	if o != authgate.AttemptSucceeded && o != authgate.AttemptNotChecked {
 		return nil
 	}
 	ip := addrGroup(a.Addr)
 	var keys []string
+	// refund.lua: ARGV[1] now, ARGV[2] how many leading keys to delete,
+	// then the refill interval of each key given a token back.
 	args := []any{attemptMillis(a), 0}
 	if a.Account != "" {
 		if !l.pair.off {
 			keys = append(keys, l.prefix+"l:p:"+hashKey(a.Account, ip))
-			args[1] = 1
+			if o == authgate.AttemptSucceeded {
+				args[1] = 1
+			} else {
+				args = append(args, l.pair.every)
+			}
 		}
 		if !l.acct.off {
 			keys = append(keys, l.prefix+"l:a:"+hashKey(a.Account))

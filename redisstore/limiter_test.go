@@ -51,7 +51,7 @@ func newLimiter(t testing.TB, c *redis.Client, opts redisstore.LimiterOptions) *
 type step struct {
 	account, addr string
 	at            time.Duration // since t0
-	record        int           // 0: none, 1: success, -1: failure
+	record        int           // 0: none, 1: success, -1: failure, 2: not checked
 	want          time.Duration // Allow's answer
 }
 
@@ -97,6 +97,11 @@ func TestLimiterBudgets(t *testing.T) {
 			// third of these; with it, the fourth is refused by both.
 			repeat(3, step{"ann", "192.0.2.1", 0, -1, 0}),
 			[]step{{"ann", "192.0.2.1", 0, 0, 20 * time.Second}},
+		)},
+		{"an attempt refused before its password check gives back all three tokens", small, cat(
+			repeat(3, step{"ann", "192.0.2.1", 0, 2, 0}),
+			repeat(3, step{"ann", "192.0.2.1", 0, -1, 0}),
+			[]step{{"ann", "192.0.2.1", 0, 0, 10 * time.Second}},
 		)},
 		{"the account budget spans addresses", small, cat(
 			repeat(3, step{"ann", "192.0.2.1", 0, -1, 0}),
@@ -150,7 +155,8 @@ func TestLimiterBudgets(t *testing.T) {
 					t.Fatalf("step %d (%s from %s at +%v): Allow = %v, want %v", j, s.account, s.addr, s.at, got, s.want)
 				}
 				if s.record != 0 {
-					if err := l.Record(ctx, a, s.record > 0); err != nil {
+					o := map[int]authgate.Outcome{1: authgate.AttemptSucceeded, -1: authgate.AttemptFailed, 2: authgate.AttemptNotChecked}[s.record]
+					if err := l.Record(ctx, a, o); err != nil {
 						t.Fatalf("step %d: Record: %v", j, err)
 					}
 				}
@@ -160,9 +166,9 @@ func TestLimiterBudgets(t *testing.T) {
 }
 
 // TestLimiterMatchesMemoryLimiter drives the Redis limiter and
-// authgate's memory limiter with the same random attempts (one in five a
-// success) and expects the same answers, with the default budgets and
-// with small ones.
+// authgate's memory limiter with the same random attempts and outcomes
+// (mostly failures) and expects the same answers, with the default
+// budgets and with small ones.
 func TestLimiterMatchesMemoryLimiter(t *testing.T) {
 	srv := redistest.Start(t)
 	c := connect(t, srv.URL())
@@ -195,9 +201,11 @@ func TestLimiterMatchesMemoryLimiter(t *testing.T) {
 			if got != want {
 				t.Fatalf("budgets %d, attempt %d (%+v): redis Allow = %v, memory Allow = %v", i, j, a, got, want)
 			}
-			if got == 0 && rng.IntN(5) == 0 {
-				mem.Record(ctx, a, true)
-				if err := red.Record(ctx, a, true); err != nil {
+			if got == 0 {
+				o := []authgate.Outcome{authgate.AttemptFailed, authgate.AttemptFailed, authgate.AttemptFailed,
+					authgate.AttemptSucceeded, authgate.AttemptNotChecked}[rng.IntN(5)]
+				mem.Record(ctx, a, o)
+				if err := red.Record(ctx, a, o); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -282,7 +290,7 @@ func TestLimiterFailsClosedWithoutRedis(t *testing.T) {
 	if d := time.Since(start); d > testTimeout {
 		t.Errorf("Allow with Redis down took %v, want at most the timeout (%v)", d, testTimeout)
 	}
-	if err := l.Record(ctx, a, true); !errors.Is(err, redisstore.ErrUnavailable) {
+	if err := l.Record(ctx, a, authgate.AttemptSucceeded); !errors.Is(err, redisstore.ErrUnavailable) {
 		t.Fatalf("Record with Redis down: err = %v, want ErrUnavailable", err)
 	}
 	srv.Restart()
@@ -327,7 +335,7 @@ func TestLimiterOnMiniredis(t *testing.T) {
 			t.Fatalf("attempt %d: Allow = %v, %v; want %v", i, got, err, want)
 		}
 	}
-	if err := l.Record(ctx, a, true); err != nil {
+	if err := l.Record(ctx, a, authgate.AttemptSucceeded); err != nil {
 		t.Fatal(err)
 	}
 	if got, err := l.Allow(ctx, a); err != nil || got != 0 {

@@ -1,4 +1,4 @@
--- Record(success): delete the first ARGV[2] keys (0 or 1: the (account,
+-- Record: delete the first ARGV[2] keys (0 or 1: the (account,
 -- address) bucket) and give one token back to each later key.
 -- ARGV[1] is now (Unix milliseconds); ARGV[3], ARGV[4], ... are the refill
 -- intervals (milliseconds) of the keys given a token back, in order.

@@ -24,8 +24,9 @@ mkdir -p "$out"
 gobin="$(go env GOPATH)/bin"
 export PATH="$gobin:$PATH"
 if ! command -v benchstat >/dev/null 2>&1; then
-	echo "== installing benchstat"
-	go install golang.org/x/perf/cmd/benchstat@latest
+	echo "scripts/bench.sh: benchstat is missing; install it first:" >&2
+	echo "  go install golang.org/x/perf/cmd/benchstat@latest" >&2
+	exit 2
 fi
 
 cd "$root/bench"

@@ -28,12 +28,8 @@ base="http://127.0.0.1:$port"
 mkdir -p "$out"
 
 if ! command -v wrk >/dev/null 2>&1; then
-	echo "== installing wrk (Debian)"
-	if [ "$(id -u)" = 0 ]; then
-		apt-get install -y wrk >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; }
-	else
-		sudo apt-get install -y wrk
-	fi
+	echo "scripts/load.sh: wrk is missing; install it first (Debian: apt-get install wrk)" >&2
+	exit 2
 fi
 
 work="$(mktemp -d)"

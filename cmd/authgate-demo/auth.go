@@ -1,17 +1,20 @@
 package main
 
 // auth.go is the demo's whole auth wiring, the file to copy into your own
-// app: one authgate.Config with an Authorize function over the users table
-// and the two callbacks every role-based app writes (NextAuth's "jwt copies
-// the role into the token, session copies it out"). pages.go mounts the
-// result: auth.Handler() at /api/auth/, auth.Middleware around the pages,
-// auth.RequireAuth and auth.RequireRole("admin") on the guarded ones.
+// app: the authgate.Config (Authorize over the users table, the callbacks a
+// role-based app writes, the custom login page), where the guards go, and
+// how a refused request is answered. The rest of the demo only renders
+// pages (pages.go), keeps the users (store.go) and reads the command line
+// (main.go).
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/http"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/authgate/authgate"
 )
@@ -27,39 +30,28 @@ type Claims struct {
 	Note          string `json:"note,omitempty"`
 }
 
-// newAuth builds the authgate instance for the demo's users.
-func newAuth(store *Store, o Options) (*authgate.Auth[Claims], error) {
-	return authgate.New(authgate.Config[Claims]{
-		Secrets: []string{o.Secret},
-		URL:     o.URL,
+// authConfig is the demo's authgate configuration, without the deployment
+// settings (secret, public URL, session timeouts) that main.go reads from
+// the command line and environment.
+func (a *app) authConfig() authgate.Config[Claims] {
+	store := a.store
+	return authgate.Config[Claims]{
 		// Our own login form replaces the built-in page; guards send
 		// anonymous browsers to /login?callbackUrl=….
-		Pages:        authgate.Pages{SignIn: "/login"},
-		MaxAge:       o.MaxAge,
-		UpdateAge:    o.UpdateAge,
-		MaxLifetime:  o.MaxLifetime,
-		Logger:       o.Logger,
-		ErrorHandler: o.ErrorHandler,
-		Now:          o.Now,
-		Hasher:       o.Hasher,
-		Limiter:      o.Limiter,
-		Revocations:  o.Revocations,
+		Pages: authgate.Pages{SignIn: "/login"},
 
 		// Authorize checks a username and password from the sign-in form.
 		// It returns nil (→ "CredentialsSignin", 401) for a wrong password
-		// AND for an unknown user, after the same amount of work: passing ""
-		// to PasswordMatches runs a dummy bcrypt comparison, so response
-		// times do not reveal which usernames exist.
+		// AND for an unknown user, after the same amount of work: an
+		// unknown user's hash is "", and PasswordMatches("") runs a dummy
+		// bcrypt comparison, so response times do not reveal which
+		// usernames exist.
 		Authorize: func(ctx context.Context, c *authgate.Credentials) (*authgate.User[Claims], error) {
 			u, err := store.UserByUsername(ctx, c.Username())
-			if errors.Is(err, ErrNoUser) {
-				c.PasswordMatches("")
-				return nil, nil
-			}
-			if err != nil {
+			if err != nil && !errors.Is(err, ErrNoUser) {
 				return nil, err // logged by authgate; the client sees CredentialsSignin
 			}
-			if !c.PasswordMatches(u.PasswordHash) {
+			if !c.PasswordMatches(u.PasswordHash) || err != nil {
 				return nil, nil
 			}
 			return &authgate.User[Claims]{
@@ -71,14 +63,22 @@ func newAuth(store *Store, o Options) (*authgate.Auth[Claims], error) {
 		},
 
 		Callbacks: authgate.Callbacks[Claims]{
-			// JWT shapes what the cookie carries. authgate would copy ID and
-			// Role by default too; the demo spells it out, as NextAuth apps do.
+			// JWT shapes what the cookie carries. At sign-in the token
+			// already holds the user's ID, name, email and role (authgate
+			// copies them from the User); the demo's work is keeping the
+			// role current and taking the client's update safely.
 			JWT: func(ctx context.Context, p authgate.JWTParams[Claims]) (*authgate.Token[Claims], error) {
 				switch p.Trigger {
 				case authgate.TriggerSignIn:
-					p.Token.Subject = p.User.ID
-					p.Token.Role = p.User.Role
+					if p.Account.Type == "oauth" {
+						// A "Sign in with …" user (oauth.go) has no row in
+						// users, so no role to copy: every one is a "user".
+						p.Token.Role = oauthRole
+					}
 				case authgate.TriggerRefresh:
+					if isOAuthSubject(p.Token.Subject) {
+						break // not in the users table: keep the role
+					}
 					// At most once per UpdateAge: reload the role, so that a
 					// demotion reaches live sessions, and end the session of a
 					// deleted user (an error fails closed: anonymous).
@@ -99,16 +99,43 @@ func newAuth(store *Store, o Options) (*authgate.Auth[Claims], error) {
 				}
 				return p.Token, nil
 			},
-			// Session builds what handlers and GET /api/auth/session see:
-			// {"user":{"id","name","email","role"},"expires"}. It runs on every
-			// request, so it only copies fields and does no I/O.
-			Session: func(ctx context.Context, p authgate.SessionParams[Claims]) (*authgate.Session[Claims], error) {
-				p.Session.User.ID = p.Token.Subject
-				p.Session.User.Role = p.Token.Role
-				return p.Session, nil
-			},
 		},
-	})
+
+		ErrorHandler: a.refuse,
+	}
+}
+
+// mountAuth puts authgate's endpoints and guards on mux: who may see what.
+func (a *app) mountAuth(mux *http.ServeMux) {
+	auth := a.auth
+	// The NextAuth-compatible endpoints: /api/auth/csrf, /session,
+	// /callback/credentials, /signout, …
+	mux.Handle("/api/auth/", auth.Handler())
+	mux.Handle("GET /dashboard", auth.RequireAuth(http.HandlerFunc(a.dashboard)))
+	mux.Handle("GET /admin", auth.RequireRole("admin")(http.HandlerFunc(a.admin)))
+	// Signing out every device is sensitive: it needs a sign-in from the
+	// last 15 minutes (RequireFreshAuth), and, as an app route outside
+	// authgate's handler, Go's own CSRF defence for unsafe requests.
+	mux.Handle("POST /account/signout-everywhere", http.NewCrossOriginProtection().Handler(
+		auth.RequireFreshAuth(15*time.Minute)(http.HandlerFunc(a.signOutEverywhere))))
+}
+
+// refuse is Config.ErrorHandler: a signed-in browser without the role gets
+// an HTML 403 page, a form post with a stale sign-in goes back to /login;
+// everything else gets authgate's default answer (the login page with a
+// callbackUrl for anonymous browsers, 401/403 JSON for API clients).
+func (a *app) refuse(w http.ResponseWriter, r *http.Request, err error) {
+	browser := strings.Contains(r.Header.Get("Accept"), "text/html")
+	switch {
+	case errors.Is(err, authgate.ErrForbidden) && browser && r.Method == http.MethodGet:
+		a.render(w, r, http.StatusForbidden, "forbidden", pageData{Title: "Forbidden"})
+	case errors.Is(err, authgate.ErrFreshAuthRequired) && browser:
+		// A form post from the dashboard with an old sign-in: sign in
+		// again, then come back to the dashboard.
+		http.Redirect(w, r, "/login?error=FreshSignIn&callbackUrl=%2Fdashboard", http.StatusSeeOther)
+	default:
+		authgate.DefaultErrorHandler(w, r, err)
+	}
 }
 
 // truncate cuts s to at most n runes.

@@ -32,6 +32,7 @@ Usage:
   authgate-demo                        the same as "serve" with its defaults
   authgate-demo serve [-db FILE] [-addr HOST:PORT] [-static DIR] [-redis URL]
                       [-session-max-age D] [-session-update-age D] [-session-max-lifetime D]
+                      [-oidc-issuer URL -oidc-client-id ID]
   authgate-demo adduser -db FILE -username NAME -email EMAIL -role ROLE < password
 
 Defaults: -db authgate-demo.db, -addr localhost:3000, -role user. Durations D
@@ -60,6 +61,12 @@ Environment (serve):
                AUTH_SECRET and AUTH_URL, the load balancer's); without it
                they stay in this process. An unreachable Redis stops the
                start with a message.
+  OIDC_CLIENT_SECRET  with -oidc-issuer and -oidc-client-id: "Sign in with
+               OpenID Connect" (provider id oidc; register the redirect URI
+               AUTH_URL/api/auth/callback/oidc at the issuer).
+  GITHUB_ID, GITHUB_SECRET  an OAuth app's credentials: "Sign in with GitHub"
+               (callback URL AUTH_URL/api/auth/callback/github).
+               Users who sign in with a provider get the role user.
 
 Exit status: 0 on success, 1 on failure, 2 on a usage error.
 `
@@ -125,6 +132,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	updateAge := fs.Duration("session-update-age", 0, "how often an active session is re-issued (Config.UpdateAge; 0: 24h, or half a shorter -session-max-age)")
 	maxLifetime := fs.Duration("session-max-lifetime", 0, "absolute lifetime from sign-in (Config.MaxLifetime; 0: 2160h)")
 	redisURL := fs.String("redis", "", "share sign-in limits and revocations through the Redis at `URL` (default $REDIS_URL; unset: in memory)")
+	oidcIssuer := fs.String("oidc-issuer", "", "OpenID Connect issuer `URL` for \"Sign in with OpenID Connect\" (with -oidc-client-id and OIDC_CLIENT_SECRET)")
+	oidcClientID := fs.String("oidc-client-id", "", "the demo's client `ID` at the -oidc-issuer")
 	if code := parseFlags(fs, args); code >= 0 {
 		return code
 	}
@@ -145,6 +154,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	}
 	if seeded != nil {
 		PrintDemoUsers(stdout, seeded)
+	} else if err := printExistingUsers(ctx, stdout, store, *dbPath); err != nil {
+		return fail("read the users: %v", err)
 	}
 
 	ln, err := net.Listen("tcp", *addr)
@@ -162,6 +173,14 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		logger.Warn("AUTH_SECRET is not set: using a random secret for this process, so every session ends when it restarts")
 	}
 
+	provs, err := buildProviders(ctx, OAuthOptions{
+		OIDCIssuer: *oidcIssuer, OIDCClientID: *oidcClientID, OIDCClientSecret: getenv("OIDC_CLIENT_SECRET"),
+		GitHubID: getenv("GITHUB_ID"), GitHubSecret: getenv("GITHUB_SECRET"),
+	})
+	if err != nil {
+		return fail("%v", err)
+	}
+
 	opts := Options{
 		Secret:      secret,
 		URL:         strings.TrimSuffix(publicURL, "/"),
@@ -170,6 +189,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		MaxLifetime: *maxLifetime,
 		StaticDir:   *static,
 		Logger:      logger,
+		Providers:   provs,
 	}
 	if *redisURL == "" {
 		*redisURL = getenv("REDIS_URL")
@@ -278,4 +298,22 @@ func addUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	}
 	fmt.Fprintf(stdout, "authgate-demo adduser: added user %q (id %d, role %s) to %s\n", u.Username, u.ID, u.Role, *dbPath)
 	return 0
+}
+
+// printExistingUsers says, when serve starts on a database that already has
+// users, who they are and how to get a password again: the demo never
+// stores a password in clear, so it cannot show it a second time.
+func printExistingUsers(ctx context.Context, w io.Writer, store *Store, db string) error {
+	users, err := store.Users(ctx)
+	if err != nil {
+		return err
+	}
+	names := make([]string, len(users))
+	for i, u := range users {
+		names[i] = u.Username + " (" + u.Role + ")"
+	}
+	fmt.Fprintf(w, "authgate-demo: %d users in %s: %s. Their passwords were shown once, when the database was created.\n", len(users), db, strings.Join(names, ", "))
+	fmt.Fprintf(w, "  Lost one? Stop the demo and delete %s to start over with new demo users, or add a user of your own:\n", db)
+	fmt.Fprintf(w, "  printf '%%s\\n' 'a long passphrase' | authgate-demo adduser -db %s -username NAME -role admin\n", db)
+	return nil
 }

@@ -6,14 +6,13 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"embed"
 	"encoding/json"
-	"errors"
 	"html/template"
 	"io/fs"
 	"log/slog"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/authgate/authgate"
@@ -22,7 +21,8 @@ import (
 //go:embed templates static
 var assets embed.FS
 
-// Options are the demo's settings, from the command line and environment.
+// Options are the demo's deployment settings, from the command line and
+// environment; authConfig (auth.go) holds everything else.
 type Options struct {
 	Secret string // AUTH_SECRET
 	URL    string // AUTH_URL, the public origin
@@ -31,13 +31,13 @@ type Options struct {
 	MaxAge, UpdateAge, MaxLifetime time.Duration
 	StaticDir                      string // -static
 	Logger                         *slog.Logger
-	// ErrorHandler answers guard refusals (pages.go renders HTML for browsers).
-	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
-	// Now is the clock; nil is time.Now. Tests inject their own.
+	// Now is the clock; nil is time.Now.
 	Now func() time.Time
 	// Hasher compares passwords; nil is bcrypt at cost 10, the cost of the
-	// stored hashes. Tests use a cheaper cost.
+	// hashes adduser stores.
 	Hasher authgate.PasswordHasher
+	// Providers are the "Sign in with …" providers (oauth.go).
+	Providers []authgate.OAuthProvider
 	// Limiter and Revocations are shared stores (-redis); nil keeps
 	// authgate's in-memory ones.
 	Limiter     authgate.Limiter
@@ -50,6 +50,10 @@ type app struct {
 	store *Store
 	pages map[string]*template.Template
 	log   *slog.Logger
+	// providers are the login page's "Sign in with …" buttons, and
+	// formTargets their origins for the CSP's form-action (oauth.go).
+	providers   []loginProvider
+	formTargets string
 }
 
 // newApp builds the demo's whole HTTP handler.
@@ -57,7 +61,8 @@ func newApp(store *Store, o Options) (http.Handler, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	a := &app{store: store, log: o.Logger, pages: map[string]*template.Template{}}
+	a := &app{store: store, log: o.Logger, pages: map[string]*template.Template{},
+		providers: loginProviders(o.Providers), formTargets: formTargets(context.Background(), o.Providers)}
 	for _, name := range []string{"login", "dashboard", "admin", "forbidden"} {
 		t, err := template.ParseFS(assets, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
@@ -65,25 +70,23 @@ func newApp(store *Store, o Options) (http.Handler, error) {
 		}
 		a.pages[name] = t
 	}
-	o.ErrorHandler = a.refuse
-	auth, err := newAuth(store, o)
+	cfg := a.authConfig()
+	cfg.Secrets = []string{o.Secret}
+	cfg.URL = o.URL
+	cfg.MaxAge, cfg.UpdateAge, cfg.MaxLifetime = o.MaxAge, o.UpdateAge, o.MaxLifetime
+	cfg.Logger, cfg.Now, cfg.Hasher = o.Logger, o.Now, o.Hasher
+	cfg.Providers = o.Providers // "Sign in with …" (oauth.go): -oidc-issuer, GITHUB_ID
+	cfg.Limiter, cfg.Revocations = o.Limiter, o.Revocations // -redis (redis.go); nil: in memory
+	auth, err := authgate.New(cfg)
 	if err != nil {
 		return nil, err
 	}
 	a.auth = auth
 
 	mux := http.NewServeMux()
-	// The NextAuth-compatible endpoints: /api/auth/csrf, /session, /callback/credentials, /signout, ….
-	mux.Handle("/api/auth/", auth.Handler())
+	a.mountAuth(mux)
 	mux.HandleFunc("GET /login", a.login)
-	mux.Handle("GET /dashboard", auth.RequireAuth(http.HandlerFunc(a.dashboard)))
-	mux.Handle("GET /admin", auth.RequireRole("admin")(http.HandlerFunc(a.admin)))
 	mux.HandleFunc("GET /api/me", a.me)
-	// Signing out every device is sensitive: it needs a sign-in from the
-	// last 15 minutes (RequireFreshAuth), and, as an app route outside
-	// authgate's handler, Go's own CSRF defence for unsafe requests.
-	mux.Handle("POST /account/signout-everywhere", http.NewCrossOriginProtection().Handler(
-		auth.RequireFreshAuth(15*time.Minute)(http.HandlerFunc(a.signOutEverywhere))))
 	static, _ := fs.Sub(assets, "static")
 	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
 	if o.StaticDir != "" {
@@ -116,10 +119,11 @@ type pageData struct {
 	Error, Notice, CallbackURL string
 	SessionJSON                string
 	Users                      []User
+	Providers                  []loginProvider // login: "Sign in with …"
 }
 
 func (a *app) render(w http.ResponseWriter, r *http.Request, status int, name string, d pageData) {
-	d.Session, _ = authgate.FromContext[Claims](r.Context())
+	d.Session, _ = a.auth.Session(r)
 	if d.CSRFToken == "" && d.Session != nil {
 		d.CSRFToken = a.auth.CSRFToken(w, r) // for the sign-out form
 	}
@@ -133,7 +137,7 @@ func (a *app) render(w http.ResponseWriter, r *http.Request, status int, name st
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	// Pages show personal data and carry CSRF tokens: never cache them.
 	h.Set("Cache-Control", "no-store")
-	h.Set("Content-Security-Policy", "default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+	h.Set("Content-Security-Policy", "default-src 'self'; base-uri 'none'; form-action 'self'"+a.formTargets+"; frame-ancestors 'none'")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Referrer-Policy", "same-origin")
 	h.Set("X-Content-Type-Options", "nosniff")
@@ -150,6 +154,8 @@ var signInErrors = map[string]string{
 	"Busy":              "The server is busy. Try again in a moment.",
 	"MissingCSRF":       "The form expired. Reload the page and try again.",
 	"AccessDenied":      "This account may not sign in.",
+	"OAuthSignin":       "Could not start the sign-in with that provider. Try again.",
+	"OAuthCallback":     "The sign-in with that provider did not complete. Try again.",
 	"SessionRequired":   "Sign in to see that page.",
 	"FreshSignIn":       "Sign in again to do that: it needs a recent sign-in.",
 }
@@ -160,7 +166,7 @@ var signInErrors = map[string]string{
 // (to callbackUrl on success, back here with ?error=… otherwise).
 func (a *app) login(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	d := pageData{Title: "Sign in", CallbackURL: q.Get("callbackUrl")}
+	d := pageData{Title: "Sign in", CallbackURL: q.Get("callbackUrl"), Providers: a.providers}
 	if d.CallbackURL == "" {
 		d.CallbackURL = "/dashboard"
 	}
@@ -184,7 +190,7 @@ func (a *app) login(w http.ResponseWriter, r *http.Request) {
 // dashboard is GET /dashboard, behind RequireAuth: who you are, and the
 // session as JSON (what getServerSession returns in a Next.js app).
 func (a *app) dashboard(w http.ResponseWriter, r *http.Request) {
-	s, _ := authgate.FromContext[Claims](r.Context())
+	s, _ := a.auth.Session(r)
 	b, _ := json.MarshalIndent(s, "", "  ")
 	a.render(w, r, http.StatusOK, "dashboard", pageData{Title: "Dashboard", SessionJSON: string(b)})
 }
@@ -205,7 +211,7 @@ func (a *app) admin(w http.ResponseWriter, r *http.Request) {
 // password change). This browser's cookie is revoked too, so the login page
 // it lands on finds it refused and clears it.
 func (a *app) signOutEverywhere(w http.ResponseWriter, r *http.Request) {
-	s, _ := authgate.FromContext[Claims](r.Context())
+	s, _ := a.auth.Session(r)
 	if err := a.auth.SignOutEverywhere(r.Context(), s.User.ID); err != nil {
 		a.log.Error("sign out everywhere", "err", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
@@ -217,30 +223,11 @@ func (a *app) signOutEverywhere(w http.ResponseWriter, r *http.Request) {
 // me is GET /api/me: the session as JSON, or 401 JSON when anonymous.
 func (a *app) me(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
-	if s, ok := authgate.FromContext[Claims](r.Context()); ok {
+	if s, ok := a.auth.Session(r); ok {
 		writeJSON(w, http.StatusOK, s)
 		return
 	}
 	writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "unauthenticated"})
-}
-
-// refuse is Config.ErrorHandler: a signed-in browser without the role gets
-// an HTML 403 page; everything else gets authgate's default answer (the
-// login page with a callbackUrl for anonymous browsers, 401/403 JSON for
-// API clients).
-func (a *app) refuse(w http.ResponseWriter, r *http.Request, err error) {
-	browser := r.Method == http.MethodGet && strings.Contains(r.Header.Get("Accept"), "text/html")
-	if errors.Is(err, authgate.ErrForbidden) && browser {
-		a.render(w, r, http.StatusForbidden, "forbidden", pageData{Title: "Forbidden"})
-		return
-	}
-	if errors.Is(err, authgate.ErrFreshAuthRequired) && strings.Contains(r.Header.Get("Accept"), "text/html") {
-		// A form post from the dashboard with an old sign-in: sign in
-		// again, then come back to the dashboard.
-		http.Redirect(w, r, "/login?error=FreshSignIn&callbackUrl=%2Fdashboard", http.StatusSeeOther)
-		return
-	}
-	authgate.DefaultErrorHandler(w, r, err)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

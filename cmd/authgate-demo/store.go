@@ -145,7 +145,8 @@ func scanUser(row *sql.Row) (*User, error) {
 	var created string
 	if err := row.Scan(&u.ID, &u.Username, &u.Email, &u.PasswordHash, &u.Role, &created); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
-			return nil, ErrNoUser
+			// A zero User, so a caller can read its empty PasswordHash.
+			return &User{}, ErrNoUser
 		}
 		return nil, err
 	}
@@ -154,7 +155,7 @@ func scanUser(row *sql.Row) (*User, error) {
 }
 
 // UserByUsername returns the user with that (canonicalised) username, or
-// ErrNoUser.
+// a zero User (whose PasswordHash is "") and ErrNoUser.
 func (s *Store) UserByUsername(ctx context.Context, username string) (*User, error) {
 	return scanUser(s.db.QueryRowContext(ctx,
 		`SELECT `+userColumns+` FROM users WHERE username = ?`, CanonicalUsername(username)))
@@ -165,7 +166,7 @@ func (s *Store) UserByUsername(ctx context.Context, username string) (*User, err
 func (s *Store) UserByID(ctx context.Context, id string) (*User, error) {
 	n, err := strconv.ParseInt(id, 10, 64)
 	if err != nil {
-		return nil, ErrNoUser
+		return &User{}, ErrNoUser
 	}
 	return scanUser(s.db.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, n))
 }

@@ -39,8 +39,8 @@ const Password = "load-test-password-not-secret"
 
 type noLimit struct{}
 
-func (noLimit) Allow(context.Context, authgate.Attempt) (time.Duration, error) { return 0, nil }
-func (noLimit) Record(context.Context, authgate.Attempt, bool) error           { return nil }
+func (noLimit) Allow(context.Context, authgate.Attempt) (time.Duration, error)   { return 0, nil }
+func (noLimit) Record(context.Context, authgate.Attempt, authgate.Outcome) error { return nil }
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:18080", "loopback `host:port` to listen on")

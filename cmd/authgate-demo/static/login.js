@@ -14,7 +14,39 @@
     Busy: "The server is busy. Try again in a moment.",
     MissingCSRF: "The form expired. Reload the page and try again.",
     AccessDenied: "This account may not sign in.",
+    OAuthSignin: "Could not start the sign-in with that provider. Try again.",
   }
+
+  // "Sign in with …" buttons, as next-auth/react's signIn("github") does
+  // it: a fresh CSRF token, POST /api/auth/signin/{id} with json=true, then
+  // off to the {url} answered (the provider's authorization page). Without
+  // JavaScript the form posts and authgate redirects.
+  document.querySelectorAll(".oauth-form").forEach(function (oauthForm) {
+    oauthForm.addEventListener("submit", async function (event) {
+      event.preventDefault()
+      errorLine.textContent = ""
+      try {
+        const csrf = await (await fetch(oauthForm.dataset.csrfUrl)).json()
+        const body = new URLSearchParams(new FormData(oauthForm))
+        body.set("csrfToken", csrf.csrfToken)
+        body.set("json", "true")
+        const res = await fetch(oauthForm.action, {
+          method: "POST",
+          headers: { "Content-Type": "application/x-www-form-urlencoded" },
+          body: body,
+        })
+        const data = await res.json()
+        if (res.ok && data.url) {
+          window.location.assign(data.url)
+          return
+        }
+        const error = data.url ? new URL(data.url).searchParams.get("error") : "Default"
+        errorLine.textContent = messages[error] || "Sign-in failed. Try again."
+      } catch (e) {
+        errorLine.textContent = "Could not reach the server. Try again."
+      }
+    })
+  })
 
   form.addEventListener("submit", async function (event) {
     event.preventDefault()

@@ -1,5 +1,5 @@
-import { useState } from "react"
-import { signIn, signOut, useSession } from "next-auth/react"
+import { useEffect, useState } from "react"
+import { getProviders, signIn, signOut, useSession } from "next-auth/react"
 
 // The seed's custom sign-in form, written as in any next-auth v4 app: the
 // unmodified next-auth/react client talks to the authgate demo (Go), which
@@ -9,6 +9,12 @@ export default function App() {
   const [signInResult, setSignInResult] = useState(null)
   const [updateResult, setUpdateResult] = useState(null)
   const [signOutResult, setSignOutResult] = useState(null)
+  // GET /api/auth/providers: one "Sign in with …" button per OAuth
+  // provider the server is configured with (none by default).
+  const [oauthProviders, setOAuthProviders] = useState([])
+  useEffect(() => {
+    getProviders().then((all) => setOAuthProviders(Object.values(all ?? {}).filter((p) => p.type === "oauth")))
+  }, [])
 
   async function onSubmit(event) {
     event.preventDefault()
@@ -72,6 +78,13 @@ export default function App() {
           <button id="signin" type="submit">
             Sign in
           </button>
+          {oauthProviders.map((p) => (
+            // signIn("oidc") posts to /api/auth/signin/oidc and follows the
+            // {url} answered: the provider's page, then back here.
+            <button key={p.id} id={"signin-" + p.id} type="button" onClick={() => signIn(p.id, { callbackUrl: "/" })}>
+              Sign in with {p.name}
+            </button>
+          ))}
         </form>
       )}
 
