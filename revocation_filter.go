@@ -92,6 +92,8 @@ type RevocationFilterOptions struct {
 // (17 MB for four million). Fingerprints use a random per-filter seed, so
 // which ids collide cannot be predicted from outside the process.
 //
+// Create one with [NewRevocationFilter]; the zero value is a filter with
+// the default options, whose table is allocated by the first Add.
 // MayContain does not allocate. Add is amortised O(1); about every
 // Horizon/6 it sweeps the whole table (a few milliseconds per million ids
 // of Capacity) to clear expired slots. The filter is safe for concurrent
@@ -119,6 +121,9 @@ func NewRevocationFilter(opts RevocationFilterOptions) *RevocationFilter {
 func (rf *RevocationFilter) Add(id string, expires time.Time) error {
 	rf.mu.Lock()
 	defer rf.mu.Unlock()
+	if rf.f.slots == nil { // the zero value: the defaults
+		rf.f.init(RevocationFilterOptions{})
+	}
 	return rf.f.add(id, expires, rf.f.now())
 }
 
@@ -129,7 +134,7 @@ func (rf *RevocationFilter) Add(id string, expires time.Time) error {
 func (rf *RevocationFilter) MayContain(id string) bool {
 	rf.mu.RLock()
 	defer rf.mu.RUnlock()
-	return rf.f.mayContain(id)
+	return rf.f.slots != nil && rf.f.mayContain(id)
 }
 
 // Len returns how many slots are in use, including expired entries not
@@ -140,10 +145,17 @@ func (rf *RevocationFilter) Len() int {
 	return rf.f.count
 }
 
-// SizeBytes returns the memory the filter's table takes.
+// SizeBytes returns the memory the filter's table takes, fixed when it is
+// created (0 for a zero RevocationFilter not yet added to).
 func (rf *RevocationFilter) SizeBytes() int {
-	return rf.f.sizeBytes() // fixed at construction
+	rf.mu.RLock()
+	defer rf.mu.RUnlock()
+	return rf.f.sizeBytes()
 }
+
+// maxFilterCapacity keeps bucket numbers below 1<<32 (see hash). It is a
+// variable so that converting it to int compiles where int has 32 bits.
+var maxFilterCapacity uint64 = 1 << 32
 
 // revocationFilter is the unlocked filter, used directly by
 // MemoryRevocationStore under its own lock.
@@ -171,7 +183,7 @@ func (f *revocationFilter) init(opts RevocationFilterOptions) {
 	if f.capacity <= 0 {
 		f.capacity = DefaultRevocationFilterCapacity
 	}
-	if uint64(f.capacity) > 1<<32 {
+	if uint64(f.capacity) > maxFilterCapacity {
 		panic(fmt.Sprintf("authgate: revocation filter capacity %d exceeds 1<<32", f.capacity))
 	}
 	horizon := opts.Horizon

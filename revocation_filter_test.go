@@ -162,6 +162,22 @@ func TestRevocationFilter(t *testing.T) {
 	}
 }
 
+func TestRevocationFilterZeroValueHasTheDefaults(t *testing.T) {
+	var f authgate.RevocationFilter
+	if f.MayContain("sid") || f.SizeBytes() != 0 {
+		t.Fatal("an empty zero filter reports an id or holds memory")
+	}
+	if err := f.Add("sid", time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if !f.MayContain("sid") {
+		t.Error("sid: added, not reported")
+	}
+	if want := authgate.DefaultRevocationFilterCapacity * 4; f.SizeBytes() < want {
+		t.Errorf("SizeBytes = %d, want at least %d for the default capacity", f.SizeBytes(), want)
+	}
+}
+
 func TestRevocationFilterConcurrentUse(t *testing.T) {
 	c := &clock{now: t0}
 	f := newFilter(c, 10_000)

@@ -12,9 +12,10 @@ import (
 
 // DefaultRevocationEntries is the default of both
 // [MemoryRevocationOptions.MaxSessions] and [MemoryRevocationOptions.MaxUsers].
-// An exact entry takes about 150 bytes whatever the length of the id or
-// subject, so the two full tables hold about 30 MB (measured by
-// TestMemoryRevocationStoreMemoryIsBounded).
+// An exact entry takes about 170 bytes whatever the length of the id or
+// subject (up to about 250 under churn, while stale heap items wait to be
+// compacted), so the two full tables hold about 35 to 50 MB (measured by
+// TestMemoryRevocationStoreMemoryIsBounded and bench/cmd/revocation).
 const DefaultRevocationEntries = 100_000
 
 // DefaultRevocationsPerSubject is the default of
@@ -71,8 +72,8 @@ type MemoryRevocationOptions struct {
 	// [time.Now].
 	Now func() time.Time
 	// Logger receives one event when revocations are folded into a mark
-	// and one when the store-wide cutoff is raised. The default is
-	// [slog.Default].
+	// (level WARN) and one when the store-wide cutoff is raised (ERROR, at
+	// most once a minute). The default is [slog.Default].
 	Logger *slog.Logger
 }
 
@@ -93,7 +94,9 @@ type MemoryRevocationOptions struct {
 //   - a store-wide cutoff, the last resort: when the filter is full too,
 //     or the mark table is full, the revocation that expires first is
 //     replaced by refusing every session signed in at or before its time.
-//     Raising it is logged at level ERROR with event "revocation_cutoff".
+//     Raising it is logged at level ERROR with event "revocation_cutoff",
+//     at most once a minute (attribute "raises" counts the raises the
+//     line stands for).
 //
 // A revocation is never forgotten before it expires, so a signed-out
 // session is never revived. One account signing in and out over and over
@@ -125,7 +128,14 @@ type MemoryRevocationStore struct {
 	userQ    expiryHeap
 	filter   *revocationFilter // nil until the exact table first overflows
 	cutoff   int64             // sessions signed in at or before are revoked; 0: none
+
+	cutoffLogged int64 // when raising the cutoff was last logged; 0: never
+	cutoffRaises int   // raises since then
 }
+
+// cutoffLogEvery is how often, at most, raising the cutoff is logged: an
+// attack that keeps the store full raises it at every sign-out.
+const cutoffLogEvery = time.Minute
 
 var _ RevocationStore = (*MemoryRevocationStore)(nil)
 
@@ -194,6 +204,9 @@ func NewMemoryRevocationStore(opts MemoryRevocationOptions) *MemoryRevocationSto
 	}
 	if s.filterCap <= 0 {
 		s.filterCap = DefaultRevocationFilterCapacity
+	}
+	if uint64(s.filterCap) > maxFilterCapacity {
+		s.filterCap = int(maxFilterCapacity) // NewRevocationFilter's limit
 	}
 	if s.maxUsers <= 0 {
 		s.maxUsers = DefaultRevocationEntries
@@ -276,8 +289,15 @@ func (s *MemoryRevocationStore) raiseCutoffLocked(ctx context.Context, at int64,
 		return
 	}
 	s.cutoff = at
+	s.cutoffRaises++
+	now := nanos(s.now())
+	if s.cutoffLogged != 0 && now-s.cutoffLogged < int64(cutoffLogEvery) {
+		return
+	}
 	s.log.LogAttrs(ctx, slog.LevelError, "authgate: revocation store full, refusing every session signed in before a cutoff",
-		slog.String("event", "revocation_cutoff"), slog.Time("cutoff", time.Unix(0, at)), slog.String("reason", reason))
+		slog.String("event", "revocation_cutoff"), slog.Time("cutoff", time.Unix(0, at)),
+		slog.Int("raises", s.cutoffRaises), slog.String("reason", reason))
+	s.cutoffLogged, s.cutoffRaises = now, 0
 }
 
 // dropSessionLocked forgets the exact entry key of r.
