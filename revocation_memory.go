@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"log/slog"
 	"math"
+	"strings"
 	"sync"
 	"time"
 )
@@ -231,12 +232,23 @@ func (s *MemoryRevocationStore) RevokeSession(ctx context.Context, sessionID, su
 	defer s.mu.Unlock()
 	s.pruneLocked(now)
 	if old, ok := s.sessions[key]; ok {
+		if old.subject != sub && old.subject != sharedID {
+			// One id revoked under two subjects (authgate's ids are
+			// random, but another caller's may not be): no subject's
+			// fold may delete it, since its mark would not cover the
+			// other's session.
+			s.unlistLocked(key, old.subject)
+			old.subject = sharedID
+		}
 		if until > old.until {
 			old.until = until
-			s.sessions[key] = old
 			heap.Push(&s.sessQ, expiryItem{key: key, until: until})
-			compact(s.sessions, &s.sessQ)
 		}
+		// A cutoff that replaces the entry must cover every session it
+		// stands for, including one signed in after the first revocation.
+		old.at = max(old.at, now)
+		s.sessions[key] = old
+		compact(s.sessions, &s.sessQ)
 		return nil
 	}
 	if held := s.subjects[sub]; len(held) >= s.perSubject {
@@ -303,7 +315,20 @@ func (s *MemoryRevocationStore) raiseCutoffLocked(ctx context.Context, at int64,
 // dropSessionLocked forgets the exact entry key of r.
 func (s *MemoryRevocationStore) dropSessionLocked(key string, r sessionRevocation) {
 	delete(s.sessions, key)
-	held := s.subjects[r.subject]
+	s.unlistLocked(key, r.subject)
+}
+
+// sharedID is the subject of an exact entry revoked under several
+// subjects: longer than maxRevocationKey, so no subject's key is ever
+// equal to it, and such an entry is in no subject's list.
+var sharedID = strings.Repeat("\x00", maxRevocationKey+1)
+
+// unlistLocked removes key from subject's list of exact entries.
+func (s *MemoryRevocationStore) unlistLocked(key, subject string) {
+	held := s.subjects[subject]
+	if len(held) == 0 {
+		return
+	}
 	for i, k := range held {
 		if k == key {
 			held[i] = held[len(held)-1]
@@ -313,9 +338,9 @@ func (s *MemoryRevocationStore) dropSessionLocked(key string, r sessionRevocatio
 		}
 	}
 	if len(held) == 0 {
-		delete(s.subjects, r.subject)
+		delete(s.subjects, subject)
 	} else {
-		s.subjects[r.subject] = held
+		s.subjects[subject] = held
 	}
 }
 

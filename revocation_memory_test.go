@@ -469,3 +469,65 @@ func BenchmarkMemoryRevocationStoreRevoked(b *testing.B) {
 		}
 	})
 }
+
+// FuzzMemoryRevocationStoreNeverRevives drives a tiny store (4 exact
+// entries, 2 per subject, a filter of 6, 3 marks) through sign-outs,
+// "sign out everywhere" and clock steps, and checks against an exact model
+// that no revocation is ever lost before it expires, whichever tiers it
+// went through (folding, the filter, the cutoff).
+func FuzzMemoryRevocationStoreNeverRevives(f *testing.F) {
+	f.Add([]byte{0, 4, 8, 12, 16, 20, 24, 28, 32, 36, 40, 44, 3, 7, 2, 6})
+	f.Add([]byte{1, 1, 1, 1, 5, 5, 5, 5, 9, 9, 9, 9, 255, 13, 17, 21})
+	f.Add([]byte{2, 6, 10, 14, 0, 4, 8, 12, 16, 20, 24, 28, 32, 36, 40, 44, 48, 52, 56, 60, 64, 68})
+	f.Fuzz(func(t *testing.T, ops []byte) {
+		if len(ops) > 500 {
+			return
+		}
+		const maxAge, maxLifetime = time.Hour, 3 * time.Hour
+		ctx := context.Background()
+		c := &clock{now: t0}
+		s := authgate.NewMemoryRevocationStore(authgate.MemoryRevocationOptions{
+			MaxSessions: 4, MaxSessionsPerSubject: 2, FilterCapacity: 6, MaxUsers: 3,
+			MaxAge: maxAge, MaxLifetime: maxLifetime, Now: c.Now, Logger: slog.New(slog.DiscardHandler),
+		})
+		type session struct {
+			sub      string
+			authTime time.Time
+			until    time.Time // revoked until; zero: not revoked
+		}
+		sessions := map[string]*session{}
+		marks := map[string]time.Time{} // subject -> latest "signed in at or before"
+		for _, op := range ops {
+			arg := int(op >> 2)
+			switch op & 3 {
+			case 0, 1: // sign out session arg%24 of subject arg%5
+				sid := fmt.Sprintf("sid-%d", arg%24)
+				ss, ok := sessions[sid]
+				if !ok || !c.Now().Before(ss.authTime.Add(maxLifetime)) {
+					// A new session, signed in up to 50 minutes ago.
+					ss = &session{sub: fmt.Sprintf("user-%d", arg%5), authTime: c.Now().Add(-time.Duration(arg%6) * 10 * time.Minute).Truncate(time.Second)}
+					sessions[sid] = ss
+				}
+				s.RevokeSession(ctx, sid, ss.sub, c.Now().Add(maxAge))
+				ss.until = c.Now().Add(maxAge)
+			case 2: // sign subject arg%5 out everywhere
+				sub := fmt.Sprintf("user-%d", arg%5)
+				s.RevokeUser(ctx, sub, c.Now())
+				marks[sub] = c.Now()
+			case 3: // time passes: 1 to 64 minutes
+				c.Advance(time.Duration(arg+1) * time.Minute)
+			}
+			for sid, ss := range sessions {
+				if !c.Now().Before(ss.authTime.Add(maxLifetime)) {
+					continue // past its lifetime: nothing to check
+				}
+				mark, marked := marks[ss.sub]
+				want := c.Now().Before(ss.until) || (marked && !ss.authTime.After(mark))
+				if want && !revoked(t, s, sid, ss.sub, ss.authTime) {
+					t.Fatalf("at +%v: %s of %s (signed in at +%v) revived; store %+v",
+						c.Now().Sub(t0), sid, ss.sub, ss.authTime.Sub(t0), s.Stats())
+				}
+			}
+		}
+	})
+}
