@@ -6,9 +6,10 @@
 # root, the demo in cmd/authgate-demo (its own module, so SQLite and chromedp
 # never become dependencies of authgate), the comparison benchmarks in
 # bench/, the OAuth providers in providers/ (x/oauth2 and go-oidc stay out
-# of authgate's module too), the NextAuth token codecs in nextauth/ and the
-# Next.js interop example in examples/nextauth-interop. `go test ./...` alone
-# covers only the root module.
+# of authgate's module too), the NextAuth token codecs in nextauth/, the
+# Next.js interop example in examples/nextauth-interop and the Redis stores
+# in redisstore/ (go-redis likewise; their integration tests start
+# redis-server). `go test ./...` alone covers only the root module.
 set -euo pipefail
 cd "$(dirname "$0")"
-go test "$@" ./... ./cmd/authgate-demo/... ./bench/... ./providers/... ./nextauth/... ./examples/nextauth-interop/...
+go test "$@" ./... ./cmd/authgate-demo/... ./bench/... ./providers/... ./nextauth/... ./examples/nextauth-interop/... ./redisstore/...

@@ -6,13 +6,16 @@ require (
 	github.com/authgate/authgate v0.0.0-00010101000000-000000000000
 	github.com/authgate/authgate/nextauth v0.0.0-00010101000000-000000000000
 	github.com/authgate/authgate/providers v0.0.0-00010101000000-000000000000
+	github.com/authgate/authgate/redisstore v0.0.0-00010101000000-000000000000
 	github.com/chromedp/cdproto v0.159.0
 	github.com/chromedp/chromedp v0.23.0
 	github.com/oauth2-proxy/mockoidc v0.0.0-20261103160011-e06ed0b7cb7f
+	github.com/redis/go-redis/v9 v9.23.0
 	modernc.org/sqlite v1.62.0
 )
 
 require (
+	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/coreos/go-oidc/v3 v3.21.0 // indirect
 	github.com/dustin/go-humanize v1.1.0 // indirect
 	github.com/go-jose/go-jose/v4 v4.1.9 // indirect
@@ -23,6 +26,7 @@ require (
 	github.com/mattn/go-isatty v0.0.24 // indirect
 	github.com/ncruces/go-strftime v1.1.0 // indirect
 	github.com/remyoudompheng/bigfft v0.0.0-20230129092748-24d4a6f8daec // indirect
+	go.uber.org/atomic v1.12.0 // indirect
 	golang.org/x/crypto v0.59.0 // indirect
 	golang.org/x/oauth2 v0.38.0 // indirect
 	golang.org/x/sys v0.50.0 // indirect
@@ -32,10 +36,11 @@ require (
 	modernc.org/memory v1.12.1 // indirect
 )
 
-// The demo always builds against the authgate (its providers and its
-// NextAuth codecs) in this repository.
+// The demo always builds against the authgate (its providers, its NextAuth
+// codecs and its Redis stores) in this repository.
 replace (
 	github.com/authgate/authgate => ../..
 	github.com/authgate/authgate/nextauth => ../../nextauth
 	github.com/authgate/authgate/providers => ../../providers
+	github.com/authgate/authgate/redisstore => ../../redisstore
 )

@@ -33,7 +33,7 @@ const usage = `authgate-demo: the authgate demo app (users in SQLite, sessions i
 
 Usage:
   authgate-demo                        the same as "serve" with its defaults
-  authgate-demo serve [-db FILE] [-addr HOST:PORT] [-static DIR]
+  authgate-demo serve [-db FILE] [-addr HOST:PORT] [-static DIR] [-redis URL]
                       [-session-max-age D] [-session-update-age D] [-session-max-lifetime D]
                       [-oidc-issuer URL -oidc-client-id ID]
                       [-token-format authgate|nextauth-v4|authjs-v5]
@@ -64,6 +64,12 @@ Environment (serve):
   AUTH_URL     the public origin, e.g. https://demo.example.com. Unset:
                http://HOST:PORT from -addr (0.0.0.0 and :: become localhost).
                Browse the demo at exactly this origin: cookies are per host.
+  REDIS_URL    the same as -redis, e.g. redis://127.0.0.1:6379/0 (the flag
+               wins). With it, sign-in throttling and sign-outs are shared
+               by every demo process using that Redis (give them the same
+               AUTH_SECRET and AUTH_URL, the load balancer's); without it
+               they stay in this process. An unreachable Redis stops the
+               start with a message.
   OIDC_CLIENT_SECRET  with -oidc-issuer and -oidc-client-id: "Sign in with
                OpenID Connect" (provider id oidc; register the redirect URI
                AUTH_URL/api/auth/callback/oidc at the issuer).
@@ -134,6 +140,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	maxAge := fs.Duration("session-max-age", 0, "idle timeout of a session (Config.MaxAge; 0: 720h)")
 	updateAge := fs.Duration("session-update-age", 0, "how often an active session is re-issued (Config.UpdateAge; 0: 24h, or half a shorter -session-max-age)")
 	maxLifetime := fs.Duration("session-max-lifetime", 0, "absolute lifetime from sign-in (Config.MaxLifetime; 0: 2160h)")
+	redisURL := fs.String("redis", "", "share sign-in limits and revocations through the Redis at `URL` (default $REDIS_URL; unset: in memory)")
 	oidcIssuer := fs.String("oidc-issuer", "", "OpenID Connect issuer `URL` for \"Sign in with OpenID Connect\" (with -oidc-client-id and OIDC_CLIENT_SECRET)")
 	oidcClientID := fs.String("oidc-client-id", "", "the demo's client `ID` at the -oidc-issuer")
 	format := fs.String("token-format", "authgate", "session token `format`: authgate, nextauth-v4 or authjs-v5")
@@ -184,7 +191,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		return fail("%v", err)
 	}
 
-	handler, err := newApp(store, Options{
+	opts := Options{
 		Secret:      secret,
 		URL:         strings.TrimSuffix(publicURL, "/"),
 		MaxAge:      *maxAge,
@@ -194,7 +201,18 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		StaticDir:   *static,
 		Logger:      logger,
 		Providers:   provs,
-	})
+	}
+	if *redisURL == "" {
+		*redisURL = getenv("REDIS_URL")
+	}
+	if *redisURL != "" {
+		closeRedis, err := useRedis(ctx, *redisURL, &opts, logger)
+		if err != nil {
+			return fail("%v", err)
+		}
+		defer closeRedis()
+	}
+	handler, err := newApp(store, opts)
 	if err != nil {
 		return fail("%v", err)
 	}

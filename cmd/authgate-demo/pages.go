@@ -42,6 +42,10 @@ type Options struct {
 	// own cookie; "nextauth-v4" or "authjs-v5", the session cookie a
 	// Next.js app with the same AUTH_SECRET reads and writes.
 	TokenFormat string
+	// Limiter and Revocations are shared stores (-redis); nil keeps
+	// authgate's in-memory ones.
+	Limiter     authgate.Limiter
+	Revocations authgate.RevocationStore
 }
 
 // app holds what the handlers need.
@@ -83,6 +87,7 @@ func newApp(store *Store, o Options) (http.Handler, error) {
 		return nil, err
 	}
 	cfg.Codec, cfg.SessionCookieName = codec, cookieName
+	cfg.Limiter, cfg.Revocations = o.Limiter, o.Revocations // -redis (redis.go); nil: in memory
 	auth, err := authgate.New(cfg)
 	if err != nil {
 		return nil, err
