@@ -2,6 +2,7 @@ package authgate
 
 import (
 	"context"
+	"net/netip"
 	"strconv"
 	"time"
 )
@@ -15,6 +16,28 @@ type Attempt struct {
 	Addr string
 	// Time is the injected clock's now.
 	Time time.Time
+}
+
+// AddrGroup returns the unit the per-address budget counts for a.Addr: an
+// IPv4 address (an IPv4-mapped IPv6 address counts as its IPv4 address),
+// or the /64 network of an IPv6 address (one customer's allocation), so
+// minting addresses inside one network does not escape the budget.
+// Anything that does not parse as an IP address is used as it is. Every
+// [Limiter] groups addresses this way.
+func (a Attempt) AddrGroup() string {
+	ip, err := netip.ParseAddr(a.Addr)
+	if err != nil {
+		return a.Addr
+	}
+	ip = ip.WithZone("").Unmap()
+	if ip.Is4() {
+		return ip.String()
+	}
+	p, err := ip.Prefix(64)
+	if err != nil {
+		return a.Addr
+	}
+	return p.String()
 }
 
 // Limiter throttles sign-in attempts. Every implementation keeps this

@@ -5,7 +5,6 @@ import (
 	"context"
 	"hash/maphash"
 	"math"
-	"net/netip"
 	"sync"
 	"time"
 
@@ -185,7 +184,7 @@ const (
 )
 
 func (l *MemoryLimiter) keys(a Attempt) (pair, account, addr bucketKey) {
-	ip := addrGroup(a.Addr)
+	ip := a.AddrGroup()
 	h := func(parts ...string) bucketKey {
 		var h1, h2 maphash.Hash
 		h1.SetSeed(l.seed1)
@@ -204,25 +203,6 @@ func (l *MemoryLimiter) keys(a Attempt) (pair, account, addr bucketKey) {
 		return bucketKey{h1.Sum64(), h2.Sum64()}
 	}
 	return h(tagPair, a.Account, ip), h(tagAccount, a.Account), h(tagAddr, ip)
-}
-
-// addrGroup returns the unit the per-address budget counts: an IPv4
-// address, or the /64 network of an IPv6 address. Anything that does not
-// parse as an IP address is used as it is.
-func addrGroup(s string) string {
-	ip, err := netip.ParseAddr(s)
-	if err != nil {
-		return s
-	}
-	ip = ip.WithZone("").Unmap()
-	if ip.Is4() {
-		return ip.String()
-	}
-	p, err := ip.Prefix(64)
-	if err != nil {
-		return s
-	}
-	return p.String()
 }
 
 // bucketTable is a fixed-size LRU of token buckets. Its owner's mutex

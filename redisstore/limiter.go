@@ -5,7 +5,6 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
-	"net/netip"
 	"time"
 
 	"github.com/authgate/authgate"
@@ -141,7 +140,7 @@ func NewLimiter(ctx context.Context, client *redis.Client, opts LimiterOptions) 
 // their budgets: (account, address) and account only when a has an
 // account.
 func (l *Limiter) keys(a authgate.Attempt) (keys []string, budgets []budget) {
-	ip := addrGroup(a.Addr)
+	ip := a.AddrGroup()
 	if a.Account != "" {
 		if !l.pair.off {
 			keys = append(keys, l.prefix+"l:p:"+hashKey(a.Account, ip))
@@ -206,7 +205,7 @@ func (l *Limiter) Record(ctx context.Context, a authgate.Attempt, o authgate.Out
 	if o != authgate.AttemptSucceeded && o != authgate.AttemptNotChecked {
 		return nil
 	}
-	ip := addrGroup(a.Addr)
+	ip := a.AddrGroup()
 	var keys []string
 	// refund.lua: ARGV[1] now, ARGV[2] how many leading keys to delete,
 	// then the refill interval of each key given a token back.
@@ -238,25 +237,6 @@ func (l *Limiter) Record(ctx context.Context, a authgate.Attempt, o authgate.Out
 		return unavailable("limiter record", err)
 	}
 	return nil
-}
-
-// addrGroup returns the unit the per-address budget counts, as the memory
-// limiter does: an IPv4 address (IPv4-mapped IPv6 counts as IPv4), or the
-// /64 network of an IPv6 address. Anything else is used as it is.
-func addrGroup(s string) string {
-	ip, err := netip.ParseAddr(s)
-	if err != nil {
-		return s
-	}
-	ip = ip.WithZone("").Unmap()
-	if ip.Is4() {
-		return ip.String()
-	}
-	p, err := ip.Prefix(64)
-	if err != nil {
-		return s
-	}
-	return p.String()
 }
 
 // String describes the limiter for logs, without any secret.
