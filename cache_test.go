@@ -104,6 +104,7 @@ func tamper(c *http.Cookie) *http.Cookie {
 // does: tampered, expired, future-dated, revoked and rotated-out cookies
 // are refused with the cache warm.
 func TestCacheNeverAcceptsWhatColdDecodeRejects(t *testing.T) {
+	t.Parallel()
 	type env struct {
 		clock  *cacheClock
 		revs   *MemoryRevocationStore
@@ -216,6 +217,7 @@ func TestCacheNeverAcceptsWhatColdDecodeRejects(t *testing.T) {
 // TestCacheStoresOnlyVerifiedValues checks that refused cookies never enter
 // the cache, so a flood of forged cookies cannot fill it.
 func TestCacheStoresOnlyVerifiedValues(t *testing.T) {
+	t.Parallel()
 	clock := newCacheClock()
 	a := newCacheAuth(t, clock, nil, cacheAuthOpts{})
 	c := mintCookie(t, a, "u1")
@@ -237,6 +239,7 @@ func TestCacheStoresOnlyVerifiedValues(t *testing.T) {
 // Session callback, and that a callback modifying the Token it is given
 // does not change what the next request sees.
 func TestCacheRunsSessionCallbackOnEveryHit(t *testing.T) {
+	t.Parallel()
 	var calls atomic.Int32
 	cb := Callbacks[struct{}]{
 		Session: func(_ context.Context, p SessionParams[struct{}]) (*Session[struct{}], error) {
@@ -275,6 +278,7 @@ func TestCacheRunsSessionCallbackOnEveryHit(t *testing.T) {
 // TestCacheIsOffWithACustomCodec checks that a custom Codec, which may
 // change what it accepts over time, is consulted on every request.
 func TestCacheIsOffWithACustomCodec(t *testing.T) {
+	t.Parallel()
 	def := newCacheAuth(t, newCacheClock(), nil, cacheAuthOpts{})
 	a := newCacheAuth(t, newCacheClock(), nil, cacheAuthOpts{codec: def.codec})
 	if a.cache != nil {
@@ -300,6 +304,7 @@ func (d describedCodec) CodecInfo() CodecInfo { return d.info }
 // CodecInfo.Pure (as the nextauth codecs do) gets the cache, and that a
 // hit then skips the codec.
 func TestCacheIsOnWithAPureCustomCodec(t *testing.T) {
+	t.Parallel()
 	def := newCacheAuth(t, newCacheClock(), nil, cacheAuthOpts{})
 	counting := &countingCodec{Codec: def.codec}
 	a := newCacheAuth(t, newCacheClock(), nil, cacheAuthOpts{codec: describedCodec{Codec: counting, info: CodecInfo{Pure: true}}})
@@ -390,6 +395,7 @@ func TestCacheMemoryIsBounded(t *testing.T) {
 // TestCacheConcurrentUse runs requests, evictions and revocations at once;
 // run it with -race.
 func TestCacheConcurrentUse(t *testing.T) {
+	t.Parallel()
 	clock := newCacheClock()
 	revs := NewMemoryRevocationStore(MemoryRevocationOptions{Now: clock.now})
 	a := newCacheAuth(t, clock, revs, cacheAuthOpts{})

@@ -43,6 +43,7 @@ func whoami(a *authgate.Auth[claims], r *http.Request) (string, *httptest.Respon
 }
 
 func TestSessionCookieName(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name, origin, setting, want string
 		plan                        string
@@ -82,6 +83,7 @@ func TestSessionCookieName(t *testing.T) {
 }
 
 func TestSessionCookieNameIsValidated(t *testing.T) {
+	t.Parallel()
 	for _, name := range []string{"__Secure-next-auth.session-token", "__Host-x", "a b", "x;y", "session.0", "authgate.csrf-token", strings.Repeat("x", 65)} {
 		cfg := newConfig("http://localhost:3000", newClock())
 		cfg.SessionCookieName = name
@@ -92,6 +94,7 @@ func TestSessionCookieNameIsValidated(t *testing.T) {
 }
 
 func TestAcceptBearer(t *testing.T) {
+	t.Parallel()
 	const origin = "http://localhost:3000"
 	clk := newClock()
 	on := newInteropAuth(t, origin, clk, func(c *authgate.Config[claims]) { c.AcceptBearer = true })

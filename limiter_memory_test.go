@@ -56,6 +56,7 @@ func fail(t testing.TB, l authgate.Limiter, a authgate.Attempt, n int) {
 }
 
 func TestMemoryLimiterDefaults(t *testing.T) {
+	t.Parallel()
 	l := authgate.NewMemoryLimiter(authgate.MemoryLimiterOptions{})
 
 	t.Run("the eleventh failure against one account from one address is refused for 90 seconds", func(t *testing.T) {
@@ -82,6 +83,7 @@ func TestMemoryLimiterDefaults(t *testing.T) {
 }
 
 func TestMemoryLimiterBudgets(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		// run makes attempts on a limiter with the default options.
@@ -184,6 +186,7 @@ func TestMemoryLimiterBudgets(t *testing.T) {
 }
 
 func TestMemoryLimiterOptions(t *testing.T) {
+	t.Parallel()
 	t.Run("custom budgets replace the defaults", func(t *testing.T) {
 		l := authgate.NewMemoryLimiter(authgate.MemoryLimiterOptions{
 			PerAccountAddress: authgate.AttemptBudget{Burst: 3, Every: time.Minute},
@@ -204,6 +207,7 @@ func TestMemoryLimiterOptions(t *testing.T) {
 }
 
 func TestMemoryLimiterStateIsBounded(t *testing.T) {
+	t.Parallel()
 	const max = 1000
 	l := authgate.NewMemoryLimiter(authgate.MemoryLimiterOptions{
 		MaxEntries: max,
@@ -262,6 +266,7 @@ func heapInUse() uint64 {
 }
 
 func TestMemoryLimiterConcurrentAttemptsCannotOvershoot(t *testing.T) {
+	t.Parallel()
 	l := authgate.NewMemoryLimiter(authgate.MemoryLimiterOptions{})
 	var allowed atomic.Int32
 	var wg sync.WaitGroup

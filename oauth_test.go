@@ -87,6 +87,7 @@ func (c *client) oauthSignIn(id string, form url.Values) response {
 }
 
 func TestOAuthSignInThroughTheCallbacks(t *testing.T) {
+	t.Parallel()
 	var seen []string
 	a := newApp(t, func(c *authgate.Config[claims]) {
 		c.Providers = []authgate.OAuthProvider{newFake("fake")}
@@ -126,6 +127,7 @@ func TestOAuthSignInThroughTheCallbacks(t *testing.T) {
 // redirect table through the OAuth flow: wherever the callbackUrl points,
 // the callback's redirect stays on the app's origin.
 func TestOAuthHostileCallbackURL(t *testing.T) {
+	t.Parallel()
 	a := newApp(t, func(c *authgate.Config[claims]) {
 		c.Providers = []authgate.OAuthProvider{newFake("fake")}
 	})
@@ -145,6 +147,7 @@ func TestOAuthHostileCallbackURL(t *testing.T) {
 }
 
 func TestOAuthProvidersListed(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name      string
 		authorize bool
@@ -208,6 +211,7 @@ func TestOAuthProvidersListed(t *testing.T) {
 // are refused; only allow-listed authorization parameters reach the
 // provider.
 func TestOAuthSignInPost(t *testing.T) {
+	t.Parallel()
 	good, broken := newFake("fake"), newFake("broken")
 	broken.fail = errors.New("discovery down")
 	a := newApp(t, func(c *authgate.Config[claims]) {
@@ -237,6 +241,7 @@ func TestOAuthSignInPost(t *testing.T) {
 }
 
 func TestOAuthConfigRefused(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name      string
 		providers []authgate.OAuthProvider
@@ -268,12 +273,8 @@ func TestOAuthConfigRefused(t *testing.T) {
 // the __Secure- prefix, Secure, HttpOnly, SameSite=Lax and a 15-minute
 // lifetime.
 func TestOAuthCheckCookiesOnHTTPS(t *testing.T) {
-	cfg := newConfig("https://app.example", newClock())
-	cfg.Providers = []authgate.OAuthProvider{newFake("fake")}
-	a, err := authgate.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	t.Parallel()
+	a := newHTTPSOAuthApp(t, newFake("fake"))
 	w := httpRecorder(a.Handler(), "GET", "https://app.example/api/auth/csrf", "", nil)
 	var tok struct{ CsrfToken string }
 	json.Unmarshal(w.Body.Bytes(), &tok)
@@ -295,6 +296,7 @@ func TestOAuthCheckCookiesOnHTTPS(t *testing.T) {
 }
 
 func TestAccountHidesTokensFromLogs(t *testing.T) {
+	t.Parallel()
 	acc := authgate.Account{Provider: "github", Type: "oauth", ProviderAccountID: "1",
 		AccessToken: "at-secret", RefreshToken: "rt-secret", IDToken: "id-secret"}
 	var buf bytes.Buffer
@@ -323,13 +325,8 @@ func httpRecorder(h http.Handler, method, target, form string, cookies []*http.C
 // started flow: the answer is always a 302 on the app's origin, and a
 // session is set only for the real state and code.
 func FuzzOAuthCallback(f *testing.F) {
-	cfg := newConfig("https://app.example", newClock())
 	fake := newFake("fake")
-	cfg.Providers = []authgate.OAuthProvider{fake}
-	a, err := authgate.New(cfg)
-	if err != nil {
-		f.Fatal(err)
-	}
+	a := newHTTPSOAuthApp(f, fake)
 	h := a.Handler()
 	w := httpRecorder(h, "GET", "https://app.example/api/auth/csrf", "", nil)
 	var tok struct{ CsrfToken string }
@@ -382,13 +379,8 @@ func FuzzOAuthCallback(f *testing.F) {
 // alone (state, three encrypted check cookies), and the POST followed by
 // the callback (checks decrypted and compared, callbacks, session issued).
 func BenchmarkOAuth(b *testing.B) {
-	cfg := newConfig("https://app.example", newClock())
 	fake := newFake("fake")
-	cfg.Providers = []authgate.OAuthProvider{fake}
-	a, err := authgate.New(cfg)
-	if err != nil {
-		b.Fatal(err)
-	}
+	a := newHTTPSOAuthApp(b, fake)
 	h := a.Handler()
 	w := httpRecorder(h, "GET", "https://app.example/api/auth/csrf", "", nil)
 	var tok struct{ CsrfToken string }
@@ -431,6 +423,7 @@ func BenchmarkOAuth(b *testing.B) {
 // with the state cookie alone, and a check cookie left by an earlier flow
 // with another provider is dropped, not reused.
 func TestOAuthStateOnlyProvider(t *testing.T) {
+	t.Parallel()
 	plain := newFake("plain")
 	plain.stateOnly = true
 	a := newApp(t, func(c *authgate.Config[claims]) {
@@ -459,12 +452,8 @@ func TestOAuthStateOnlyProvider(t *testing.T) {
 // (planted by a sibling domain: cookie tossing) makes the callback fail
 // rather than pick one.
 func TestOAuthDuplicatedCheckCookie(t *testing.T) {
-	cfg := newConfig("https://app.example", newClock())
-	cfg.Providers = []authgate.OAuthProvider{newFake("fake")}
-	a, err := authgate.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	t.Parallel()
+	a := newHTTPSOAuthApp(t, newFake("fake"))
 	h := a.Handler()
 	start := func() (string, []*http.Cookie) {
 		w := httpRecorder(h, "GET", "https://app.example/api/auth/csrf", "", nil)
@@ -507,6 +496,7 @@ func TestOAuthDuplicatedCheckCookie(t *testing.T) {
 // TestAFloodOfBadCallbacksLogsAFewLinesASecond: callback refusals cost the
 // sender nothing, so they are rate-limited like bad cookies.
 func TestAFloodOfBadCallbacksLogsAFewLinesASecond(t *testing.T) {
+	t.Parallel()
 	a := newApp(t, func(c *authgate.Config[claims]) {
 		c.Providers = []authgate.OAuthProvider{newFake("fake")}
 	})
@@ -525,4 +515,17 @@ func TestAFloodOfBadCallbacksLogsAFewLinesASecond(t *testing.T) {
 	if !strings.Contains(logs, "event=suppressed kind=oauth_callback_refused count=195") {
 		t.Errorf("no summary of the 195 suppressed lines:\n%s", logs)
 	}
+}
+
+// newHTTPSOAuthApp builds the harness's config on an https origin with p as
+// its only provider.
+func newHTTPSOAuthApp(tb testing.TB, p authgate.OAuthProvider) *authgate.Auth[claims] {
+	tb.Helper()
+	cfg := newConfig("https://app.example", newClock())
+	cfg.Providers = []authgate.OAuthProvider{p}
+	a, err := authgate.New(cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return a
 }

@@ -22,6 +22,7 @@ func mustAdd(t *testing.T, f *authgate.RevocationFilter, id string, expires time
 }
 
 func TestRevocationFilter(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		run  func(t *testing.T, c *clock)
@@ -163,6 +164,7 @@ func TestRevocationFilter(t *testing.T) {
 }
 
 func TestRevocationFilterZeroValueHasTheDefaults(t *testing.T) {
+	t.Parallel()
 	var f authgate.RevocationFilter
 	if f.MayContain("sid") || f.SizeBytes() != 0 {
 		t.Fatal("an empty zero filter reports an id or holds memory")
@@ -179,6 +181,7 @@ func TestRevocationFilterZeroValueHasTheDefaults(t *testing.T) {
 }
 
 func TestRevocationFilterConcurrentUse(t *testing.T) {
+	t.Parallel()
 	c := &clock{now: t0}
 	f := newFilter(c, 10_000)
 	var wg sync.WaitGroup

@@ -27,6 +27,7 @@ func revoked(t *testing.T, s authgate.RevocationStore, sid, sub string, authTime
 }
 
 func TestMemoryRevocationStore(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	tests := []struct {
 		name string
@@ -134,6 +135,7 @@ func TestMemoryRevocationStore(t *testing.T) {
 }
 
 func TestMemoryRevocationStoreFullNeverRevivesASession(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	c := &clock{now: t0}
 	s := authgate.NewMemoryRevocationStore(authgate.MemoryRevocationOptions{MaxSessions: 3, MaxUsers: 2, Now: c.Now, Logger: slog.New(slog.DiscardHandler)})
@@ -175,6 +177,7 @@ func TestMemoryRevocationStoreFullNeverRevivesASession(t *testing.T) {
 // earlier revocation still holds, and the attacker's own sessions signed
 // in before its last sign-out are refused.
 func TestMemoryRevocationStoreSignInOutFloodSignsOutOnlyTheAttacker(t *testing.T) {
+	t.Parallel()
 	var store *authgate.MemoryRevocationStore
 	logs := &logBuffer{}
 	a := newApp(t, func(c *authgate.Config[claims]) {
@@ -245,6 +248,7 @@ func signOutWith(t *testing.T, a *app, cookies []*http.Cookie) {
 }
 
 func TestMemoryRevocationStoreDegradesStepByStep(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	tests := []struct {
 		name string
@@ -433,6 +437,7 @@ func TestMemoryRevocationStoreMemoryIsBounded(t *testing.T) {
 }
 
 func TestMemoryRevocationStoreConcurrentUse(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	c := &clock{now: t0}
 	s := authgate.NewMemoryRevocationStore(authgate.MemoryRevocationOptions{MaxSessions: 100, Now: c.Now, Logger: slog.New(slog.DiscardHandler)})

@@ -12,6 +12,7 @@ import (
 // accepted only when the codec is Shared, and a present aud must still be
 // this deployment's.
 func TestSharedCodecDefaults(t *testing.T) {
+	t.Parallel()
 	clock := newCacheClock()
 	def := newCacheAuth(t, clock, nil, cacheAuthOpts{})
 	shared := newCacheAuth(t, clock, nil, cacheAuthOpts{codec: describedCodec{Codec: def.codec, info: CodecInfo{Pure: true, Shared: true}}})
