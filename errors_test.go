@@ -74,7 +74,7 @@ func TestSentinels(t *testing.T) {
 			a := newApp(t, withFailingStore(true))
 			_, err := a.auth.Check(withUser(a, authgate.User[claims]{ID: "u1"}))
 			return err
-		}, []error{authgate.ErrSessionRevoked, authgate.ErrStore, errStoreDown}},
+		}, []error{authgate.ErrStore, errStoreDown}},
 		{"NewSessionCookies past MaxCookieChunks", func(t *testing.T) error {
 			a := newApp(t, func(c *authgate.Config[claims]) {
 				c.MaxCookieChunks = 1
