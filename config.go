@@ -11,9 +11,10 @@ import (
 	"time"
 )
 
-// Config configures an [Auth]. Its zero value is not usable: Secrets, URL
-// and Authorize are required. Every other field is optional and its zero
-// value is the documented, secure default. [New] copies the Config; changing
+// Config configures an [Auth]. Its zero value is not usable: Secrets and
+// URL are required, and so is Authorize or Providers (at least one way to
+// sign in). Every other field is optional and its zero value is the
+// documented, secure default. [New] copies the Config; changing
 // it afterwards has no effect.
 type Config[T any] struct {
 	// Secrets sign and encrypt everything authgate mints. The first secret
@@ -100,7 +101,11 @@ type Config[T any] struct {
 
 	// SessionCookieName names the session cookie; a session too large for
 	// one cookie is split into name.0, name.1, … (see MaxCookieChunks). On
-	// https the name gets the "__Secure-" prefix. The default is
+	// https the name gets the "__Host-" prefix, so no sibling subdomain
+	// can plant it; with a codec whose [CodecInfo] says Shared (the
+	// module github.com/authgate/authgate/nextauth) it gets "__Secure-"
+	// instead, the name NextAuth gives it (SECURITY.md says what that
+	// leaves open). The default is
 	// "authgate.session-token". To share sessions with a Next.js app on the
 	// same site, use NextAuth's name, "next-auth.session-token" (v4) or
 	// "authjs.session-token" (Auth.js v5), together with the matching Codec
@@ -205,7 +210,7 @@ const (
 	DefaultMaxLifetime     = 90 * 24 * time.Hour
 	DefaultMaxCookieChunks = 4
 	// DefaultSessionCookieName is the session cookie's name, before the
-	// __Secure- prefix https adds.
+	// __Host- prefix https adds.
 	DefaultSessionCookieName = "authgate.session-token"
 	DefaultMaxBodyBytes      = 16 << 10
 	DefaultMaxHashWait       = 3 * time.Second
