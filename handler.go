@@ -18,7 +18,11 @@ import (
 // POST /signin/{provider}, POST /callback/credentials, GET
 // /callback/{provider} (OAuth, see [Config.Providers]), GET and POST
 // /signout, GET /error and POST /_log. A known path with the wrong method
-// gets 405 with Allow; an unknown one 404. Every unsafe request must pass
+// gets 405 with Allow; an unknown one 404, and so does POST
+// /signin/{provider} or /callback/{provider} for a provider that is not
+// configured. GET and POST /session answer 503 {"error":"Busy"} when a
+// store or callback fault kept the session from being checked (the cookie
+// is kept). Every unsafe request must pass
 // [http.CrossOriginProtection] (else 403); sign-in, sign-out and session
 // updates also need the double-submit CSRF token.
 func (a *Auth[T]) Handler() http.Handler { return a.handler }
