@@ -120,9 +120,9 @@ type Config[T any] struct {
 	// "Authorization: Bearer <token>" header (the token URL-encoded or not,
 	// as NextAuth's getToken reads it) when the request carries no session
 	// cookie, for server-to-server calls such as a Next.js server calling a
-	// Go API on behalf of its user. A bearer session is only read: it is
-	// never re-issued, and a refused one clears nothing. The default (false)
-	// ignores the header.
+	// Go API on behalf of its user. A bearer session is never re-issued,
+	// and a refused one clears nothing; [Auth.SignOut] revokes it. The
+	// default (false) ignores the header.
 	AcceptBearer bool
 
 	// Hasher hashes and compares passwords. The default is [BcryptHasher]
@@ -130,8 +130,10 @@ type Config[T any] struct {
 	Hasher PasswordHasher
 
 	// Limiter throttles sign-in attempts per account and per client
-	// address before any password work. The default is an in-memory limiter
-	// (see [NewMemoryLimiter]); [NoLimiter] switches throttling off.
+	// address before any password work, and OAuth callbacks per client
+	// address before any request to the provider. The default is an
+	// in-memory limiter (see [NewMemoryLimiter]); [NoLimiter] switches
+	// throttling off.
 	Limiter Limiter
 
 	// Revocations remembers signed-out sessions server-side. The default is
