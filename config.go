@@ -167,6 +167,21 @@ type Config[T any] struct {
 	// comparison) and one slot, some 40 sign-ins can queue.
 	MaxHashWait time.Duration
 
+	// MaxQueuedPerAddress bounds how many sign-ins from one client address
+	// (an IPv4 address or an IPv6 /64) may wait for a password check at
+	// once, among attempts without a device token; the next one is
+	// answered 503 at once, and since its address already has attempts
+	// waiting, its per-address limiter token is not given back. The
+	// default is 16: sixteen people behind one NAT address pressing "sign
+	// in" at the same instant all queue. Raise it for a large site behind
+	// one address (SECURITY.md says when).
+	MaxQueuedPerAddress int
+
+	// MaxQueuedPerAccount bounds how many sign-ins to one account may wait
+	// for a password check at once, in each lane (strangers, and the
+	// account's known devices, counted apart). The default is 8.
+	MaxQueuedPerAccount int
+
 	// MaxCookieChunks bounds how many cookies of 3933 bytes one session may
 	// be split into, as NextAuth does for large tokens. A bigger session
 	// fails to sign in with [ErrSessionTooLarge]. The default is 4; 1
@@ -213,9 +228,11 @@ const (
 	DefaultMaxCookieChunks = 4
 	// DefaultSessionCookieName is the session cookie's name, before the
 	// __Host- prefix https adds.
-	DefaultSessionCookieName = "authgate.session-token"
-	DefaultMaxBodyBytes      = 16 << 10
-	DefaultMaxHashWait       = 3 * time.Second
+	DefaultSessionCookieName   = "authgate.session-token"
+	DefaultMaxBodyBytes        = 16 << 10
+	DefaultMaxHashWait         = 3 * time.Second
+	DefaultMaxQueuedPerAddress = 16
+	DefaultMaxQueuedPerAccount = 8
 )
 
 const minSecretBytes = 32
@@ -304,6 +321,15 @@ func (c *Config[T]) validate() error {
 	if c.MaxConcurrentHashes < 0 {
 		return bad("MaxConcurrentHashes %d is negative", c.MaxConcurrentHashes)
 	}
+	if c.MaxQueuedPerAddress == 0 {
+		c.MaxQueuedPerAddress = DefaultMaxQueuedPerAddress
+	}
+	if c.MaxQueuedPerAccount == 0 {
+		c.MaxQueuedPerAccount = DefaultMaxQueuedPerAccount
+	}
+	if c.MaxQueuedPerAddress < 1 || c.MaxQueuedPerAccount < 1 {
+		return bad("MaxQueuedPerAddress and MaxQueuedPerAccount must be at least 1")
+	}
 	if c.MaxHashWait == 0 {
 		c.MaxHashWait = DefaultMaxHashWait
 	}
@@ -358,5 +384,10 @@ func validCookieName(name string) bool {
 			return false
 		}
 	}
-	return name != "" && name != "authgate.csrf-token" && name != "authgate.callback-url"
+	switch name {
+	case "", "authgate.csrf-token", "authgate.callback-url", deviceCookieName,
+		"authgate.state", "authgate.pkce.code_verifier", "authgate.nonce":
+		return false
+	}
+	return true
 }
