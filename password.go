@@ -202,7 +202,7 @@ func (e *busyError) Error() string {
 }
 
 func (e *busyError) Is(target error) bool { return target == errHashBusy }
-func (e *busyError) Unwrap() error       { return e.cause }
+func (e *busyError) Unwrap() error        { return e.cause }
 
 // compare checks password against hash (the dummy hash when hash is ""),
 // waiting for a slot in lane l. It returns a *busyError (errHashBusy) when
