@@ -56,11 +56,12 @@ func (a Attempt) AddrGroup() string {
 //     or email, or an OAuth callback) under the per-address budget only.
 //     An account's attempts also need room in its success budget.
 //   - An attempt from a known device (Device set) falls under one budget
-//     only: the failures of that (account, device). Neither the address's
-//     nor the account's budgets apply to it, so strangers who use them up
-//     cannot lock the account's own devices out; a device that keeps
-//     failing uses up its own budget, and authgate then treats it as a
-//     stranger.
+//     only: the sign-ins of that account's known devices, failed or not.
+//     Neither the address's nor the account's failure budgets apply to it,
+//     so strangers who use them up cannot lock the account's own devices
+//     out; devices that keep failing (or an account whose devices sign in
+//     over and over) use it up, and authgate then treats them as
+//     strangers.
 //   - Allow runs before any password work. It allows an attempt only when
 //     every failure budget it falls under has room (and the success budget
 //     has room, for a stranger with an account), and then takes one unit
@@ -70,10 +71,10 @@ func (a Attempt) AddrGroup() string {
 //   - Record settles an allowed attempt. [AttemptFailed] changes nothing
 //     (Allow already counted the failure). [AttemptSucceeded] gives back
 //     what Allow took from the per-account and per-address budgets, resets
-//     the (account, address) or (account, device) budget, and takes one
-//     unit from the account's success budget (a stranger's only; checked
-//     by Allow, taken here, so concurrent successes may overshoot it by the
-//     few that were checked at once). [AttemptNotChecked] (refused before
+//     the (account, address) budget, and takes one unit from the account's
+//     success budget (checked by Allow, taken here, so concurrent successes
+//     may overshoot it by the few that were checked at once); a known
+//     device's success keeps its unit taken. [AttemptNotChecked] (refused before
 //     its password was checked while nothing else of its address waited)
 //     gives back everything Allow took. [AttemptShed] (refused before its
 //     password was checked while other attempts from its address waited:

@@ -57,12 +57,13 @@ type MemoryLimiterOptions struct {
 	// limiter entries. The default allows 50, then one every 18 seconds
 	// (200 an hour, the long-run rate of Rails' "10 per 3 minutes").
 	PerAddress AttemptBudget
-	// PerAccountDevice budgets failed sign-ins against one account from
-	// one of its known devices (a browser that signed in to it before and
-	// presents its device token). It is the only budget such an attempt
-	// falls under; a success resets it. The default allows 10, then one
-	// every 90 seconds, as PerAccountAddress; a device that uses it up is
-	// treated as a stranger.
+	// PerAccountDevice budgets the sign-ins of one account's known
+	// devices together (browsers that signed in to it before and present
+	// their device token), failed or not: it is the only budget such an
+	// attempt falls under, and what bounds the returning users' lane, so
+	// it counts successes too (whoever holds an account could otherwise
+	// make its devices jump every queue). The default allows 10, then one
+	// every 90 seconds; past it, a known device signs in as a stranger.
 	PerAccountDevice AttemptBudget
 	// PerAccountSuccess budgets successful sign-ins of one account by
 	// strangers (attempts without a device token), so that a valid
@@ -81,8 +82,8 @@ type MemoryLimiterOptions struct {
 // MemoryLimiter is the default [Limiter]: five families of token buckets
 // from golang.org/x/time/rate, kept in memory: failures per (account,
 // client address), per account and per client address for strangers,
-// failures per (account, device) for known devices, and successes per
-// account for strangers. It keeps the Limiter contract: an attempt is
+// sign-ins of an account's known devices, and successes per account for
+// strangers. It keeps the Limiter contract: an attempt is
 // allowed only when each failure bucket it falls under has a token (and,
 // for a stranger, its account's success bucket); it then takes one from
 // each failure bucket, before any password work, so concurrent attempts
@@ -91,7 +92,7 @@ type MemoryLimiterOptions struct {
 //
 // Memory is bounded: each table keeps at most MaxEntries buckets and forgets
 // the least recently used one when full. Keys are 128-bit keyed hashes of
-// the account, address and device, so a long username costs no more than a
+// the account and address, so a long username costs no more than a
 // short one. IPv6 addresses are grouped by /64 (one customer's allocation)
 // and IPv4-mapped IPv6 addresses count as their IPv4 address, so minting
 // addresses inside one network does not escape the per-address budget.
@@ -135,7 +136,7 @@ func NewMemoryLimiter(opts MemoryLimiterOptions) *MemoryLimiter {
 // Allow reports 0 when a has a token in each of its buckets, taking one
 // from each failure bucket; otherwise it takes none and returns how long
 // until every bucket has one again, in whole seconds. A known device's
-// attempt falls under its (account, device) bucket only; a stranger's
+// attempt falls under its account's device bucket only; a stranger's
 // under the (account, address), account and address buckets and the
 // account's success bucket (checked, not taken: Record takes it on a
 // success). An empty Account is budgeted per address only. It never
@@ -174,9 +175,10 @@ func (l *MemoryLimiter) Allow(_ context.Context, a Attempt) (time.Duration, erro
 }
 
 // Record does nothing for a failure: Allow already counted it. For a
-// success it gives back the tokens Allow took from the account's and the
-// address's buckets, resets the (account, address) or (account, device)
-// bucket, and takes a token from a stranger's account success bucket. For
+// stranger's success it gives back the tokens Allow took from the
+// account's and the address's buckets, resets the (account, address)
+// bucket, and takes a token from the account's success bucket; a known
+// device's success keeps its token taken. For
 // an attempt that was not checked it gives back every token Allow took;
 // for a shed one, every token but the address's. So only failures, and
 // the floods of a flooding address, count against a failure budget. It
@@ -189,9 +191,7 @@ func (l *MemoryLimiter) Record(_ context.Context, a Attempt, o Outcome) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if a.Device != "" {
-		if o == AttemptSucceeded {
-			l.device.removeLocked(k.device)
-		} else {
+		if o != AttemptSucceeded {
 			l.device.giveBackLocked(k.device, a.Time)
 		}
 		return nil
@@ -255,7 +255,7 @@ func (l *MemoryLimiter) keys(a Attempt) attemptKeys {
 		return bucketKey{h1.Sum64(), h2.Sum64()}
 	}
 	if a.Device != "" {
-		return attemptKeys{device: h(tagDevice, a.Account, a.Device)}
+		return attemptKeys{device: h(tagDevice, a.Account)}
 	}
 	return attemptKeys{pair: h(tagPair, a.Account, ip), account: h(tagAccount, a.Account), addr: h(tagAddr, ip)}
 }

@@ -144,15 +144,13 @@ func TestLimiter(t *testing.T, newLimiter func(t *testing.T, budgets authgate.Me
 			device("dev-1", fail("alice", "192.0.2.1", 0, true)),
 			device("dev-1", ok("alice", "192.0.2.1", 0)),
 		}, nil},
-		{"a known device that keeps failing uses up its own budget, and a success resets it", big, big, big, []step{
-			device("dev-1", fail("alice", "192.0.2.1", 0, true)), device("dev-1", fail("alice", "192.0.2.1", 0, true)),
-			device("dev-1", fail("alice", "192.0.2.1", 0, false)),
-			device("dev-2", fail("alice", "192.0.2.1", 0, true)),         // another device has its own
-			device("dev-1", fail("bob", "192.0.2.1", 0, true)),           // another account too
-			fail("alice", "192.0.2.1", 0, true),                          // and strangers are not refused by it
+		{"an account's known devices share one budget of sign-ins, failed or not", big, big, big, []step{
+			device("dev-1", fail("alice", "192.0.2.1", 0, true)), device("dev-2", ok("alice", "192.0.2.2", 0)),
+			device("dev-3", fail("alice", "192.0.2.1", 0, false)),        // spent, the success included
+			device("dev-1", fail("bob", "192.0.2.1", 0, true)),           // another account has its own
+			fail("alice", "192.0.2.1", 0, true),                          // strangers are not refused by it
 			device("dev-1", fail("alice", "192.0.2.1", time.Hour, true)), // it refills one per Every
-			device("dev-2", ok("alice", "192.0.2.1", 0)),
-			device("dev-2", fail("alice", "192.0.2.1", 0, true)), device("dev-2", fail("alice", "192.0.2.1", 0, true)),
+			device("dev-1", fail("alice", "192.0.2.1", time.Hour, false)),
 		}, func(o *authgate.MemoryLimiterOptions) { o.PerAccountDevice = two }},
 		{"a known device's unchecked and shed attempts are given back", big, big, big, []step{
 			device("dev-1", unchecked("alice", "192.0.2.1", 0)), device("dev-1", shed("alice", "192.0.2.1", 0)),

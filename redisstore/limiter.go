@@ -35,9 +35,9 @@ type LimiterOptions struct {
 	// address or an IPv6 /64) against every account together. The default
 	// allows 50, then one every 18 seconds.
 	PerAddress authgate.AttemptBudget
-	// PerAccountDevice budgets failed sign-ins against one account from
-	// one of its known devices, the only budget such an attempt falls
-	// under. The default allows 10, then one every 90 seconds.
+	// PerAccountDevice budgets the sign-ins of one account's known
+	// devices together, failed or not: the only budget such an attempt
+	// falls under. The default allows 10, then one every 90 seconds.
 	PerAccountDevice authgate.AttemptBudget
 	// PerAccountSuccess budgets successful sign-ins of one account by
 	// strangers. The default allows 600, then one every 6 seconds.
@@ -49,9 +49,10 @@ type LimiterOptions struct {
 }
 
 // Limiter is an [authgate.Limiter] whose five families of token buckets
-// (failures per account and address, per account, per address and per
-// account and known device; successes per account) live in Redis, so every
-// instance sharing the Redis database draws on the same budgets.
+// (failures per account and address, per account and per address;
+// sign-ins of an account's known devices; successes per account) live in
+// Redis, so every instance sharing the Redis database draws on the same
+// budgets.
 //
 // Each bucket is one Redis string holding its theoretical arrival time
 // (GCRA, the token bucket of golang.org/x/time/rate written as one
@@ -172,7 +173,7 @@ func (l *Limiter) buckets(a authgate.Attempt) (failures []bucket, success *bucke
 		}
 	}
 	if a.Device != "" {
-		add('d', l.device, a.Account, a.Device)
+		add('d', l.device, a.Account) // an account's known devices share one budget
 		return failures, nil
 	}
 	if a.Account != "" {
@@ -197,7 +198,7 @@ func attemptMillis(a authgate.Attempt) int64 {
 // have one (and a stranger's account success bucket has one too) and
 // returns 0; otherwise it takes none and returns how long until every
 // bucket has one again, rounded up to whole seconds. A known device's
-// attempt falls under its (account, device) bucket only; an empty Account
+// attempt falls under its account's device bucket only; an empty Account
 // is budgeted per address only. A Redis failure or timeout is an error
 // wrapping [ErrUnavailable] (fail closed).
 func (l *Limiter) Allow(ctx context.Context, a authgate.Attempt) (time.Duration, error) {
@@ -230,10 +231,10 @@ func (l *Limiter) Allow(ctx context.Context, a authgate.Attempt) (time.Duration,
 }
 
 // Record settles an attempt Allow let through, as the [authgate.Limiter]
-// contract says. After [authgate.AttemptSucceeded] it deletes the (account,
-// address) or (account, device) bucket, gives back the tokens Allow took
-// from the account's and the address's, and takes one from a stranger's
-// account success bucket; after [authgate.AttemptNotChecked] it gives back
+// contract says. After a stranger's [authgate.AttemptSucceeded] it deletes
+// the (account, address) bucket, gives back the tokens Allow took from the
+// account's and the address's, and takes one from the account's success
+// bucket (a known device's success changes nothing); after [authgate.AttemptNotChecked] it gives back
 // every token Allow took; after [authgate.AttemptShed] every one but the
 // address's; after [authgate.AttemptFailed] it does nothing and makes no
 // call. A Redis failure is an error wrapping [ErrUnavailable]; authgate
@@ -251,8 +252,10 @@ func (l *Limiter) Record(ctx context.Context, a authgate.Attempt, o authgate.Out
 	}
 	for _, b := range failures {
 		switch {
-		case o == authgate.AttemptSucceeded && (b.kind == 'p' || b.kind == 'd'):
-			op(b, "del") // a success resets the pair's or the device's failures
+		case o == authgate.AttemptSucceeded && b.kind == 'p':
+			op(b, "del") // a success resets the pair's failures
+		case o == authgate.AttemptSucceeded && b.kind == 'd':
+			// A known device's sign-in counts, success or not.
 		case o == authgate.AttemptShed && b.kind == 'i':
 			// The address floods the queue: its token stays taken.
 		default:
