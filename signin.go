@@ -30,10 +30,11 @@ func (a *Auth[T]) signIn(w http.ResponseWriter, r *http.Request, b body) signInR
 	}
 	creds := &Credentials{ctx: ctx, fields: fields, checker: a.checker}
 	att := Attempt{Account: a.accountKey(creds), Addr: a.clientAddr(r), Time: a.now()}
-	dev, known := a.device(ctx, r, att.Account, att.Time)
-	if known {
-		att.Device = dev.ID
+	var devID string // the presented device token's id, when valid for the account
+	if dev, known := a.device(ctx, r, att.Account, att.Time); known {
+		devID = dev.ID
 	}
+	att.Device = devID
 	base := []slog.Attr{slog.String("account", clip(att.Account)), slog.String("addr", clip(att.Addr))}
 	logAttrs := func(event, reason string) []slog.Attr {
 		return append([]slog.Attr{slog.String("event", event), slog.String("reason", reason)}, base...)
@@ -44,9 +45,10 @@ func (a *Auth[T]) signIn(w http.ResponseWriter, r *http.Request, b body) signInR
 
 	retry, err := a.cfg.Limiter.Allow(ctx, att)
 	if err == nil && retry > 0 && att.Device != "" {
-		// A device that keeps failing loses its standing: from now on
-		// it is a stranger, under the address's and account's budgets.
-		a.logDecision(ctx, slog.LevelWarn, "authgate: device lost its standing", logAttrs("device_demoted", "too many failures from this device")...)
+		// Devices that keep failing (or keep signing in) lose their
+		// standing: a stranger's, under the address's and account's
+		// budgets, until their budget refills.
+		a.logNoisy(ctx, noisyDevice, slog.LevelWarn, "authgate: known device signs in as a stranger", logAttrs("device_demoted", "its account's devices used up their budget")...)
 		att.Device = ""
 		retry, err = a.cfg.Limiter.Allow(ctx, att)
 	}
@@ -117,7 +119,7 @@ func (a *Auth[T]) signIn(w http.ResponseWriter, r *http.Request, b body) signInR
 	}
 	record(AttemptSucceeded)
 
-	redirect, err := a.signInUser(w, r, user, signInVia{creds: creds, account: att.Account, device: att.Device}, base)
+	redirect, err := a.signInUser(w, r, user, signInVia{creds: creds, account: att.Account, device: devID}, base)
 	switch {
 	case errors.Is(err, ErrAccessDenied):
 		return signInResult{status: http.StatusForbidden, url: a.url("/error", "error", CodeAccessDenied)}
