@@ -152,18 +152,22 @@ type Config[T any] struct {
 	TrustedProxies []netip.Prefix
 
 	// MaxConcurrentHashes bounds how many password comparisons run at
-	// once; sign-ins that find every slot busy wait their turn in a FIFO
-	// queue (see MaxHashWait). The default is GOMAXPROCS-1 (at least 1),
+	// once; sign-ins that find every slot busy wait their turn (see
+	// MaxHashWait): those presenting a device token for their account
+	// first, in arrival order, then the others, shared fairly by client
+	// address and account. The default is GOMAXPROCS-1 (at least 1),
 	// which leaves a core for ordinary requests during a sign-in flood.
 	MaxConcurrentHashes int
 
 	// MaxHashWait bounds how long a sign-in may expect to wait in the
 	// queue for a password comparison: its place in the queue times the
 	// measured duration of one comparison, divided by MaxConcurrentHashes.
-	// A sign-in whose expected wait is longer, or that finds 1024 sign-ins
-	// already queued, is answered at once with 503 ("Busy") and a
+	// A sign-in whose expected wait would be longer, or that finds 1024
+	// sign-ins already queued, is answered at once with 503 ("Busy") and a
 	// Retry-After of its expected wait; so is one whose request ends while
-	// it waits. The default is 3 seconds: at bcrypt cost 10 (about 75 ms a
+	// it waits, and the stranger at the back of the queue when a fairer
+	// arrival (a returning device, or a stranger from an address or
+	// account with fewer turns queued) needs its place. The default is 3 seconds: at bcrypt cost 10 (about 75 ms a
 	// comparison) and one slot, some 40 sign-ins can queue.
 	MaxHashWait time.Duration
 
