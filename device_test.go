@@ -231,3 +231,26 @@ func TestAFloodingAddressPaysForItsRefusals(t *testing.T) {
 		t.Errorf("outcomes:\n%s\nwant dave's refusal recorded as shed", spy)
 	}
 }
+
+// TestSuccessfulSignInsHaveABudget: a valid account no longer makes
+// password checks free: its strangers' successes are budgeted (here 2),
+// while its own known device still signs in.
+func TestSuccessfulSignInsHaveABudget(t *testing.T) {
+	t.Parallel()
+	a := newApp(t, func(c *authgate.Config[claims]) {
+		c.Limiter = authgate.NewMemoryLimiter(authgate.MemoryLimiterOptions{PerAccountSuccess: authgate.AttemptBudget{Burst: 2, Every: time.Hour}})
+	})
+	alice := returningAlice(t, a) // the first success
+	if res := a.client().from("198.51.100.1").signIn("alice", "alice-password"); !signedIn(res.Response) {
+		t.Fatalf("the second success: %d", res.StatusCode)
+	}
+	if res := a.client().from("198.51.100.2").signIn("alice", "alice-password"); res.StatusCode != http.StatusTooManyRequests {
+		t.Errorf("a third stranger's success: got %d, want 429", res.StatusCode)
+	}
+	if res := alice.signIn("alice", "alice-password"); !signedIn(res.Response) {
+		t.Errorf("alice's known device: got %d, want signed in", res.StatusCode)
+	}
+	if res := a.client().from("198.51.100.2").signIn("bob", "bob-password"); !signedIn(res.Response) {
+		t.Errorf("another account: got %d, want signed in", res.StatusCode)
+	}
+}
