@@ -74,6 +74,10 @@ release() {
 	# 1. Every require of an authgate module names $version; so does go.work.
 	local -a paths=() dirs=()
 	while IFS=$'\t' read -r m d; do paths+=("$m") dirs+=("$d"); done < <(modules)
+	if [ -z "$previous" ]; then
+		echo "release.sh: go.work's replace block names no version for $root" >&2
+		exit 1
+	fi
 	for d in "${dirs[@]}"; do
 		for m in "${paths[@]}"; do
 			if grep -q "^[[:space:]]*\(require[[:space:]]\{1,\}\)\{0,1\}$m[[:space:]]" "$d/go.mod"; then
@@ -81,12 +85,8 @@ release() {
 			fi
 		done
 	done
-	for i in "${!paths[@]}"; do
-		if grep -q "^[[:space:]]*${paths[$i]}[[:space:]]\{1,\}v[^[:space:]]*[[:space:]]*=>" go.work; then
-			local to="./${dirs[$i]}"
-			[ "${dirs[$i]}" = . ] && to=./
-			go work edit -dropreplace="${paths[$i]}@$previous" -replace="${paths[$i]}@$version=$to"
-		fi
+	for m in "${paths[@]}"; do # go.work's replace lines, in place
+		sed -i "s#^\([[:space:]]*\(replace[[:space:]]\{1,\}\)\{0,1\}$m[[:space:]]\{1,\}\)$previous\([[:space:]]*=>\)#\1$version\3#" go.work
 	done
 	sed -i "s/^## $version\b.*/## $version ($(date -u +%Y-%m-%d))/" CHANGELOG.md
 
