@@ -16,17 +16,15 @@ trap 'rm -rf "$copy"' EXIT
 (cd "$src" && git ls-files -z -co --exclude-standard | xargs -0 cp --parents -t "$copy" 2>/dev/null || true)
 git -C "$copy" init -q
 
-# The first published sub-module (not under cmd/, bench/ or examples/)
-# whose go.mod requires the root module.
+# The first published sub-module (as .ci/modproxy.go lists them) whose
+# go.mod requires the root module.
 sub=""
-while IFS= read -r gomod; do
-	dir="$(dirname "$gomod")"
-	case "$dir" in . | cmd | cmd/* | bench | bench/* | examples | examples/*) continue ;; esac
-	if grep -q "^[[:space:]]*\(require[[:space:]]\{1,\}\)\{0,1\}$root[[:space:]]" "$copy/$gomod"; then
+while IFS=$'\t' read -r _ dir; do
+	if [ "$dir" != . ] && grep -q "^[[:space:]]*\(require[[:space:]]\{1,\}\)\{0,1\}$root[[:space:]]" "$copy/$dir/go.mod"; then
 		sub="$dir"
 		break
 	fi
-done < <(cd "$copy" && find . -name go.mod -not -path '*/node_modules/*' | sed 's#^\./##' | sort)
+done < <(cd "$copy" && GOWORK=off go run "$here/modproxy.go" -src "$copy" -list)
 if [ -z "$sub" ]; then
 	echo "release-check_test: no published sub-module requires $root" >&2
 	exit 1
