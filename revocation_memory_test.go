@@ -530,7 +530,7 @@ func FuzzMemoryRevocationStoreNeverRevives(f *testing.F) {
 					// up to 30 seconds ahead of the store's clock.
 					authTime := c.Now().Truncate(time.Second).Add(-time.Duration(arg%6) * 10 * time.Minute)
 					if arg >= 32 {
-						authTime = c.Now().Truncate(time.Second).Add(time.Duration(arg-32) * time.Second)
+						authTime = c.Now().Truncate(time.Second).Add(time.Duration((arg-32)%31) * time.Second)
 					}
 					ss = &session{sub: fmt.Sprintf("user-%d", arg%5), authTime: authTime}
 					sessions[sid] = ss
