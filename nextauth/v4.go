@@ -2,6 +2,7 @@ package nextauth
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/authgate/authgate"
 )
@@ -37,6 +38,7 @@ const MaxTokenBytes = 16 << 10
 // Decode's result depends only on its input and authgate may cache it.
 type V4 struct {
 	key *contentKey
+	now func() time.Time
 }
 
 // NewV4 returns the codec for secret, the app's NEXTAUTH_SECRET (or
@@ -46,7 +48,7 @@ func NewV4(secret string) (*V4, error) {
 	if secret == "" {
 		return nil, fmt.Errorf("%w: set the NEXTAUTH_SECRET the Next.js app uses", ErrSecret)
 	}
-	return &V4{key: newContentKey(encGCM, deriveKey(secret, "", "NextAuth.js Generated Encryption Key", 32), false)}, nil
+	return &V4{key: newContentKey(encGCM, deriveKey(secret, "", "NextAuth.js Generated Encryption Key", 32), false), now: time.Now}, nil
 }
 
 // Encode seals value (an *authgate.Token) as a NextAuth v4 session token.
@@ -77,7 +79,7 @@ func (c *V4) Decode(name, value string, dst any) error {
 	if err != nil {
 		return err
 	}
-	return decodePayload(pt, dst)
+	return decodePayload(pt, dst, c.now)
 }
 
 // CodecInfo tells authgate that V4's tokens may be minted by a Next.js app

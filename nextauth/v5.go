@@ -3,6 +3,7 @@ package nextauth
 import (
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/authgate/authgate"
 )
@@ -34,6 +35,7 @@ const V5CookieName = "authjs.session-token"
 // It derives the keys of a cookie name on first use and remembers those of
 // up to 8 names.
 type V5 struct {
+	now     func() time.Time
 	secrets []string
 	mu      sync.RWMutex
 	byName  map[string]*v5Keys
@@ -56,7 +58,7 @@ func NewV5(secrets ...string) (*V5, error) {
 			return nil, fmt.Errorf("%w: secret %d is empty", ErrSecret, i)
 		}
 	}
-	return &V5{secrets: append([]string(nil), secrets...), byName: map[string]*v5Keys{}}, nil
+	return &V5{secrets: append([]string(nil), secrets...), byName: map[string]*v5Keys{}, now: time.Now}, nil
 }
 
 // maxV5Names bounds how many cookie names' keys a V5 remembers.
@@ -119,7 +121,7 @@ func (c *V5) Decode(name, value string, dst any) error {
 	if err != nil {
 		return err
 	}
-	return decodePayload(pt, dst)
+	return decodePayload(pt, dst, c.now)
 }
 
 // byHeader returns the key whose header jose would write is exactly h.
