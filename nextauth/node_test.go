@@ -325,3 +325,36 @@ func TestNextJSRefreshDoesNotUndoARevocation(t *testing.T) {
 		})
 	}
 }
+
+// TestNotBeforeAgreesWithNextAuth: a token NextAuth's own decode refuses
+// for its nbf is refused here too, and one it accepts is accepted.
+func TestNotBeforeAgreesWithNextAuth(t *testing.T) {
+	node := nodejwt.Start(t)
+	now := time.Now().Unix()
+	for _, tc := range []struct {
+		name   string
+		nbf    int64
+		refuse bool
+	}{
+		{"nbf a minute ago", now - 60, false},
+		{"nbf an hour ahead", now + 3600, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := map[string]any{"sub": "user-42", "sid": "s1", "iat": now, "exp": now + 3600, "nbf": tc.nbf}
+			for _, f := range []struct {
+				lib, salt string
+				codec     authgate.Codec
+			}{{"v4", "", mustV4(t)}, {"v5", nextauth.V5CookieName, mustV5(t)}} {
+				v, err := f.codec.Encode(nextauth.V5CookieName, p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				_, nextErr := node.Decode(t, f.lib, v, secret, f.salt)
+				goErr := f.codec.Decode(nextauth.V5CookieName, v, new(authgate.Token[Claims]))
+				if (nextErr != "") != tc.refuse || (goErr != nil) != tc.refuse {
+					t.Errorf("%s: NextAuth's decode error %q, the codec's %v; want refused = %v", f.lib, nextErr, goErr, tc.refuse)
+				}
+			}
+		})
+	}
+}
