@@ -27,15 +27,19 @@ const MaxTokenBytes = 16 << 10
 // Decode refuses, before decrypting anything, a value longer than
 // [MaxTokenBytes], anything but five base64url parts with an empty key
 // part, and every header but the one above (see [ErrHeader]); then a value
-// that fails authentication. It checks no times: authgate does, on every
-// request, from the decoded iat and exp.
+// that fails authentication. Of the times it checks only "nbf" (the token
+// is refused with [ErrNotYetValid] while it is more than 15 s ahead, as
+// NextAuth does); authgate checks the others on every request, from the
+// decoded iat, exp and auth_time.
 //
 // NextAuth v4 seals the session token with the same key whatever the
 // cookie is called, so the name argument of Encode and Decode is not
 // bound into the value.
 //
 // A V4 is safe for concurrent use; its key is fixed at construction, so
-// Decode's result depends only on its input and authgate may cache it.
+// a value Decode accepts it accepts with the same result for its whole
+// life (a value refused for its "nbf" is accepted later), and authgate
+// may cache it.
 type V4 struct {
 	key *contentKey
 	now func() time.Time
@@ -83,7 +87,7 @@ func (c *V4) Decode(name, value string, dst any) error {
 }
 
 // CodecInfo tells authgate that V4's tokens may be minted by a Next.js app
-// and that its Decode is a pure function of its input.
+// and that what its Decode accepts may be cached.
 func (c *V4) CodecInfo() authgate.CodecInfo {
 	return authgate.CodecInfo{Pure: true, Shared: true}
 }

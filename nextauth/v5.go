@@ -28,8 +28,8 @@ const V5CookieName = "authjs.session-token"
 // [MaxTokenBytes], anything but five base64url parts with an empty key
 // part, and every header other than alg "dir", enc A256CBC-HS512 or A256GCM
 // and an optional kid (see [ErrHeader]); then a kid that names no secret
-// ([ErrKey]) and a value that fails authentication. It checks no times:
-// authgate does.
+// ([ErrKey]) and a value that fails authentication. Of the times it checks
+// only "nbf", as V4 does; authgate checks the others.
 //
 // A V5 is safe for concurrent use; its secrets are fixed at construction.
 // It derives the keys of a cookie name on first use and remembers those of
@@ -156,7 +156,7 @@ func (k *v5Keys) byKID(h header) *contentKey {
 }
 
 // CodecInfo tells authgate that V5's tokens may be minted by a Next.js app
-// and that its Decode is a pure function of its input.
+// and that what its Decode accepts may be cached.
 func (c *V5) CodecInfo() authgate.CodecInfo {
 	return authgate.CodecInfo{Pure: true, Shared: true}
 }
