@@ -83,13 +83,11 @@
 // A Next.js app that shares sessions with authgate should therefore set
 // both in its jwt callback at sign-in:
 //
-//	import { randomUUID } from "node:crypto"
-//	…
 //	jwt({ token, user }) {
 //		if (user) {
 //			token.id = user.id
 //			token.role = user.role
-//			token.sid = randomUUID()                        // one id for the session's whole life
+//			token.sid = crypto.randomUUID()                 // one id for the session's whole life
 //			token.auth_time = Math.floor(Date.now() / 1000) // when the user signed in
 //		}
 //		return token

@@ -14,7 +14,6 @@
 // origin: the Go server that proxies these paths), PORT (0: any). It prints
 // "listening <port>" once it accepts connections.
 import { createServer } from "node:http";
-import { randomUUID } from "node:crypto";
 import nextAuthModule, { getServerSession } from "next-auth";
 import credentialsV4Module from "next-auth/providers/credentials";
 import { getToken as getTokenV4 } from "next-auth/jwt";
@@ -57,7 +56,7 @@ function jwt({ token, user }) {
     token.role = user.role;
     token.plan = "pro";
     if (!user.name.startsWith("legacy")) {
-      token.sid = randomUUID();
+      token.sid = crypto.randomUUID();
       token.auth_time = Math.floor(Date.now() / 1000);
     }
     if (user.name.startsWith("big")) token.bio = "x".repeat(6000);
