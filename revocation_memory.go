@@ -309,7 +309,7 @@ func (s *MemoryRevocationStore) spillLocked(ctx context.Context, t time.Time, ke
 	if s.filter == nil {
 		s.filter = cuckoo.New(cuckoo.Options{Capacity: s.filterCap, Horizon: s.maxLifetime + retainSlack})
 	}
-	err := s.filter.Add(key, time.Unix(0, r.until), t)
+	err := s.filter.Add(key, r.until, nanos(t))
 	if err == nil {
 		return
 	}

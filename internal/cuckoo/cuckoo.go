@@ -190,7 +190,8 @@ func live(s uint32, now int64) bool {
 	return s != 0 && int8(uint8(s)-uint8(now)) >= 0
 }
 
-// Add records that id is revoked until expires, at time now. It returns
+// Add records that id is revoked until expires, at time now (both Unix
+// nanoseconds). It returns
 // nil without recording anything when expires is not after now, an error
 // wrapping [ErrHorizon] when expires is more than the horizon ahead, and
 // an error wrapping [ErrFull] when the capacity of live ids is held; in
@@ -198,15 +199,15 @@ func live(s uint32, now int64) bool {
 // of its expiries. It is amortised O(1); about every Horizon/6 it sweeps
 // the whole table (a few milliseconds per million ids of capacity) to
 // clear expired slots.
-func (f *Filter) Add(id string, expires, now time.Time) error {
-	if !expires.After(now) {
+func (f *Filter) Add(id string, expires, now int64) error {
+	if expires <= now {
 		return nil
 	}
-	if d := expires.Sub(now); d > f.horizon {
+	if d := time.Duration(expires - now); expires-now < 0 || d > f.horizon {
 		return fmt.Errorf("%w: %v ahead, horizon %v", ErrHorizon, d.Round(time.Second), f.horizon)
 	}
-	nowE := nanos(now) / f.epoch
-	expE := f.epochOf(nanos(expires)) // at most horizonEpochs+1 ahead
+	nowE := now / f.epoch
+	expE := f.epochOf(expires) // at most horizonEpochs+1 ahead
 	f.maintain(nowE)
 	fp, i1 := f.hash(id)
 	slot := fp<<8 | uint32(uint8(expE))
@@ -319,19 +320,3 @@ func (f *Filter) sweep(nowE int64) {
 		f.place(v, f.victimAt, f.alt(v>>8, f.victimAt), nowE)
 	}
 }
-
-// nanos is t in Unix nanoseconds, saturating outside 1678..2262.
-func nanos(t time.Time) int64 {
-	switch {
-	case t.Before(minNanos):
-		return math.MinInt64
-	case t.After(maxNanos):
-		return math.MaxInt64
-	}
-	return t.UnixNano()
-}
-
-var (
-	minNanos = time.Unix(0, math.MinInt64)
-	maxNanos = time.Unix(0, math.MaxInt64)
-)

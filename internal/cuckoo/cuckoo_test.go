@@ -26,7 +26,9 @@ func newFilter(c *clock, capacity int) filter {
 	return filter{cuckoo.New(cuckoo.Options{Capacity: capacity, Horizon: 96 * time.Hour}), c}
 }
 
-func (f filter) Add(id string, expires time.Time) error { return f.Filter.Add(id, expires, f.c.Now()) }
+func (f filter) Add(id string, expires time.Time) error {
+	return f.Filter.Add(id, expires.UnixNano(), f.c.Now().UnixNano())
+}
 
 func mustAdd(t *testing.T, f filter, id string, expires time.Time) {
 	t.Helper()
