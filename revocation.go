@@ -27,7 +27,8 @@ type RevocationStore interface {
 	// since copies re-issued before the sign-out may expire later than the
 	// cookie that signed out; with a codec whose tokens another app
 	// re-issues ([CodecInfo.Shared]), that app keeps copies alive past
-	// MaxAge, so it passes the absolute end itself; each plus the 15 s
+	// MaxAge, so it passes the absolute end itself (now + MaxLifetime for
+	// a token without auth_time, whose end moves); each plus the 15 s
 	// clock-skew allowance. The subject lets a store bound what one
 	// account can make it hold: a store may replace many revoked sessions
 	// of one subject by a RevokeUser-style mark for that subject, which
