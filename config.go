@@ -131,7 +131,10 @@ type Config[T any] struct {
 	Limiter Limiter
 
 	// Revocations remembers signed-out sessions server-side. The default is
-	// an in-memory store (see [NewMemoryRevocationStore]).
+	// an in-memory store (see [NewMemoryRevocationStore]) given MaxAge and
+	// MaxLifetime. A store of your own must keep revocations as long as
+	// sessions live: [New] refuses one whose Horizon is shorter than
+	// MaxLifetime.
 	Revocations RevocationStore
 
 	// AccountKey returns the canonical account name used to throttle

@@ -196,7 +196,7 @@ func (a *Auth[T]) checkToken(ctx context.Context, tok *Token[T], now time.Time) 
 	case n >= tok.AuthTime+int64(a.cfg.MaxLifetime/time.Second):
 		return fmt.Errorf("%w: absolute lifetime", ErrSessionExpired)
 	}
-	revoked, err := a.cfg.Revocations.Revoked(ctx, tok.ID, tok.Subject, time.Unix(tok.AuthTime, 0))
+	revoked, err := a.cfg.Revocations.Revoked(ctx, tok.ID, tok.Subject, revocationAuthTime(tok))
 	if err != nil {
 		// Fail closed: a store that cannot answer revokes.
 		return fmt.Errorf("%w: %w: %w", ErrSessionRevoked, ErrStore, err)
