@@ -90,17 +90,21 @@ func (a *Auth[T]) issue(w http.ResponseWriter, r *http.Request, tok *Token[T]) e
 }
 
 // reissue runs the JWT callback with trigger (and the client's data for
-// an update) on a copy of tok and sets the cookie again, with new issue and
-// expiry times that never pass the absolute lifetime.
-func (a *Auth[T]) reissue(ctx context.Context, w http.ResponseWriter, r *http.Request, tok *Token[T], trigger Trigger, data json.RawMessage) (*Token[T], error) {
+// an update) on a copy of tok and encodes the result, with new issue and
+// expiry times that never pass the absolute lifetime. It writes nothing:
+// the caller sets the cookie (setSessionCookies) once the whole request
+// has succeeded, so a failure later on leaves the client's cookie as it
+// was.
+func (a *Auth[T]) reissue(ctx context.Context, tok *Token[T], trigger Trigger, data json.RawMessage) (*Token[T], string, error) {
 	next, err := a.runJWT(ctx, JWTParams[T]{Token: cloneToken(tok), Trigger: trigger, Data: data})
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	if err := a.issue(w, r, next); err != nil {
-		return nil, err
+	v, err := a.encode(ctx, next)
+	if err != nil {
+		return nil, "", err
 	}
-	return next, nil
+	return next, v, nil
 }
 
 // NewSessionCookies mints the session cookies a successful sign-in of u

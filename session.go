@@ -99,7 +99,8 @@ func (s *Session[T]) IssuedAt() time.Time { return s.issuedAt }
 // uses for "expires".
 const jsTimeLayout = "2006-01-02T15:04:05.000Z07:00"
 
-// MarshalJSON encodes the session in NextAuth's shape.
+// MarshalJSON encodes the session in NextAuth's shape. Its error is
+// encoding/json's (claims of type T that cannot be encoded).
 func (s *Session[T]) MarshalJSON() ([]byte, error) {
 	return json.Marshal(struct {
 		User    SessionUser `json:"user"`
@@ -109,7 +110,8 @@ func (s *Session[T]) MarshalJSON() ([]byte, error) {
 }
 
 // UnmarshalJSON decodes what MarshalJSON produced, so tests and Go clients
-// can read a /session response into a Session.
+// can read a /session response into a Session. Its error is
+// encoding/json's.
 func (s *Session[T]) UnmarshalJSON(b []byte) error {
 	var v struct {
 		User    SessionUser `json:"user"`

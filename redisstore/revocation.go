@@ -27,8 +27,10 @@ const DefaultPingInterval = time.Second
 const DefaultMaxPending = 100_000
 
 // ErrStale reports a revocation lookup refused because the store has not
-// heard from Redis for longer than [RevocationOptions.Staleness]: the
-// request is treated as anonymous until Redis is back.
+// heard from Redis for longer than [RevocationOptions.Staleness]. authgate
+// takes it as a fault, not a sign-out: the request is refused (anonymous;
+// 503 from the guards and /api/auth/session) and its session cookie is
+// kept, so the same cookie is accepted again once Redis is back.
 var ErrStale = errors.New("redisstore: revocations stale: redis unreachable for longer than the staleness window")
 
 // RevocationOptions configures [NewRevocationStore]. The zero value is the
@@ -41,8 +43,12 @@ type RevocationOptions struct {
 	Timeout time.Duration
 	// Staleness is how long the store keeps answering from its local view
 	// after losing Redis. Past it, Revoked fails closed with [ErrStale]
-	// (every session is anonymous) until Redis is back and the view has
-	// been reloaded. The default is [DefaultStaleness], 10 seconds.
+	// until Redis is back and the view has been reloaded: no session is
+	// accepted, none is signed out (authgate keeps the cookies). The
+	// local view would miss every sign-out made on another instance
+	// meanwhile, so answering from it longer would let a signed-out copy
+	// in; the README weighs the two. The default is [DefaultStaleness],
+	// 10 seconds.
 	Staleness time.Duration
 	// PingInterval is how often the store pings its subscription when no
 	// message arrives; three intervals without hearing from Redis count as
@@ -111,7 +117,9 @@ type RevocationOptions struct {
 // Faults: when Redis is lost, revocations made on this instance hold here
 // at once and are queued (up to MaxPending) to be written when Redis is
 // back; Revoked keeps answering from the local view for Staleness, then
-// fails closed with [ErrStale] until the view has been reloaded. A
+// fails closed with [ErrStale] until the view has been reloaded. Every
+// answer it cannot give for certain is an error, which authgate treats as
+// a fault: the request is refused but no cookie is cleared. A
 // restart of an instance reloads everything from Redis, so it never
 // revives a signed-out session, provided Redis itself keeps its data (run
 // it with persistence: see the README). Every Redis call is bounded by
@@ -348,9 +356,14 @@ func (s *RevocationStore) markLifetime() int64 {
 }
 
 // Revoked answers from the local view. A "not revoked" needs no I/O; a
-// "revoked" is confirmed against Redis (one read), and stays "revoked" when
-// Redis does not answer. After Staleness without Redis it returns true and
-// [ErrStale].
+// "revoked" is confirmed against Redis (one read). When it cannot be
+// confirmed (Redis does not answer, or the store knows it lost Redis) the
+// answer is a fault, not a verdict: true with an error wrapping
+// [ErrUnavailable], so authgate refuses the request but keeps its cookie
+// (the local view may hold a filter's false positive that only Redis can
+// correct). A revocation made on this instance and still queued is
+// confirmed without Redis. After Staleness without Redis every lookup
+// returns true and [ErrStale], a fault too.
 func (s *RevocationStore) Revoked(ctx context.Context, sessionID, subject string, authTime time.Time) (bool, error) {
 	if s.down.Load() && s.now().UnixNano()-s.downSince.Load() > int64(s.staleness) {
 		return true, ErrStale
@@ -363,16 +376,18 @@ func (s *RevocationStore) Revoked(ctx context.Context, sessionID, subject string
 	if err != nil || !revoked {
 		return revoked, err
 	}
-	if s.down.Load() {
-		return true, nil // cannot confirm; no waiting on a lost Redis
-	}
-	return s.confirm(ctx, id, sub, authTime), nil
+	return s.confirm(ctx, id, sub, authTime)
 }
 
-// confirm asks Redis (and the queue of unwritten revocations) whether a
-// session the local view says is revoked really is; it says yes when Redis
-// does not answer.
-func (s *RevocationStore) confirm(ctx context.Context, id, sub string, authTime time.Time) bool {
+// errUnconfirmed is the fault Revoked returns for a positive it cannot
+// confirm.
+var errUnconfirmed = fmt.Errorf("%w: a revocation the local view holds cannot be confirmed", ErrUnavailable)
+
+// confirm asks the queue of unwritten revocations, then Redis, whether a
+// session the local view says is revoked really is. It does not wait on a
+// Redis the store knows is lost, and answers true with errUnconfirmed when
+// Redis does not answer.
+func (s *RevocationStore) confirm(ctx context.Context, id, sub string, authTime time.Time) (bool, error) {
 	sKey, uKey := s.sessionKey(id), s.userKey(sub)
 	auth := authTime.UnixMilli()
 	s.pmu.Lock()
@@ -380,7 +395,10 @@ func (s *RevocationStore) confirm(ctx context.Context, id, sub string, authTime 
 	pu, uok := s.pending[uKey]
 	s.pmu.Unlock()
 	if (id != "" && pok && !pe.user) || (uok && auth <= pu.at) {
-		return true
+		return true, nil
+	}
+	if s.down.Load() {
+		return true, errUnconfirmed
 	}
 	keys := []string{uKey}
 	if id != "" {
@@ -390,16 +408,16 @@ func (s *RevocationStore) confirm(ctx context.Context, id, sub string, authTime 
 	defer cancel()
 	vals, err := s.client.MGet(ctx, keys...).Result()
 	if err != nil {
-		return true
+		return true, fmt.Errorf("%w: %w", errUnconfirmed, err)
 	}
 	if id != "" && vals[1] != nil {
-		return true
+		return true, nil
 	}
 	if v, ok := vals[0].(string); ok {
 		at, err := strconv.ParseInt(v, 10, 64)
-		return err != nil || auth <= at
+		return err != nil || auth <= at, nil
 	}
-	return false
+	return false, nil
 }
 
 // write stores e in Redis and publishes it, or queues it when Redis does
