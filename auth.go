@@ -52,8 +52,9 @@ const hostPrefix = "__Host-"
 // an error wrapping [ErrConfig] when a secret is missing or shorter than 32
 // bytes, when URL is missing or not an absolute http(s) origin, when
 // BasePath or Pages are not clean paths, when Authorize is nil and no
-// Providers are set, when a provider's id is invalid or repeated, or when the
-// session timeouts contradict each other.
+// Providers are set, when a provider's id is invalid or repeated, when the
+// session timeouts contradict each other, or when Revocations' horizon
+// ([RevocationStore.Horizon]) is shorter than MaxLifetime.
 func New[T any](cfg Config[T]) (*Auth[T], error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
@@ -63,6 +64,9 @@ func New[T any](cfg Config[T]) (*Auth[T], error) {
 	}
 	if cfg.Revocations == nil {
 		cfg.Revocations = NewMemoryRevocationStore(MemoryRevocationOptions{Now: cfg.Now, Logger: cfg.Logger, MaxAge: cfg.MaxAge, MaxLifetime: cfg.MaxLifetime})
+	}
+	if h := cfg.Revocations.Horizon(); h < cfg.MaxLifetime {
+		return nil, fmt.Errorf("%w: Revocations keeps revocations for sessions of up to %v, shorter than MaxLifetime (%v): it would accept signed-out sessions again before they expire; give the store the same MaxLifetime", ErrConfig, h, cfg.MaxLifetime)
 	}
 	u, _ := url.Parse(cfg.URL) // validated above
 	a := &Auth[T]{

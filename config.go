@@ -30,7 +30,8 @@ type Config[T any] struct {
 	// __Secure-/__Host- cookie prefixes (https), prefixes every URL authgate
 	// emits, and is the only origin the default redirect policy allows. The
 	// Host and X-Forwarded-* headers never override it. It must be an
-	// absolute http or https URL without path, query or user info. Required.
+	// absolute http or https URL with a host and without path, query or user
+	// info. Required.
 	URL string
 
 	// BasePath is where [Auth.Handler] is mounted. The default is
@@ -137,7 +138,10 @@ type Config[T any] struct {
 	Limiter Limiter
 
 	// Revocations remembers signed-out sessions server-side. The default is
-	// an in-memory store (see [NewMemoryRevocationStore]).
+	// an in-memory store (see [NewMemoryRevocationStore]) given MaxAge and
+	// MaxLifetime. A store of your own must keep revocations as long as
+	// sessions live: [New] refuses one whose Horizon is shorter than
+	// MaxLifetime.
 	Revocations RevocationStore
 
 	// AccountKey returns the canonical account name used to throttle
@@ -261,6 +265,9 @@ func (c *Config[T]) validate() error {
 	u, err := url.Parse(c.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Opaque != "" {
 		return bad("URL %q is not an absolute http or https URL", c.URL)
+	}
+	if u.Hostname() == "" {
+		return bad("URL %q has no host: name the one browsers use, such as http://localhost:3000", c.URL)
 	}
 	if u.User != nil || u.RawQuery != "" || u.Fragment != "" || (u.Path != "" && u.Path != "/") {
 		return bad("URL %q must be an origin only (no user info, path, query or fragment); put the mount path in BasePath", c.URL)

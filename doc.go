@@ -62,9 +62,9 @@
 // type assertion. The built-in fields (ID, name, email, image, role, roles,
 // expiry) are plain typed fields of [User], [Token], [SessionUser]. Go's
 // type inference picks T up from the Config literal in [New]; an app
-// without claims of its own uses struct{}. Generics were chosen over an
-// untyped map (the seed's user._id pain) and over interface values (a type
-// assertion in every handler).
+// without claims of its own uses struct{}. Unlike an untyped map of claims
+// or an interface value, a typed T needs no type assertion in a handler and
+// no guessing of a claim's name.
 //
 // A session belongs to the Auth that verified it: each Auth keeps it in
 // the request context under a key of its own, so two Auths in one program

@@ -113,7 +113,11 @@ func TestAcceptBearer(t *testing.T) {
 		r.Header.Set("Authorization", v)
 		return r
 	}
-	tampered := value[:len(value)/2] + "x" + value[len(value)/2+1:]
+	flip := "x" // a different character, so that the token really changes
+	if value[len(value)/2] == 'x' {
+		flip = "y"
+	}
+	tampered := value[:len(value)/2] + flip + value[len(value)/2+1:]
 	for _, tc := range []struct {
 		name string
 		auth *authgate.Auth[claims]

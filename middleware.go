@@ -225,7 +225,7 @@ func (a *Auth[T]) checkToken(ctx context.Context, tok *Token[T], now time.Time) 
 	case n >= tok.AuthTime+int64(a.cfg.MaxLifetime/time.Second):
 		return fmt.Errorf("%w: absolute lifetime", ErrSessionExpired)
 	}
-	revoked, err := a.cfg.Revocations.Revoked(ctx, tok.ID, tok.Subject, time.Unix(tok.AuthTime, 0))
+	revoked, err := a.cfg.Revocations.Revoked(ctx, tok.ID, tok.Subject, revocationAuthTime(tok))
 	if err != nil {
 		// Fail closed for this request, but as a fault: the cookie is
 		// not cleared (reject), so it works again once the store does.

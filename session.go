@@ -37,6 +37,11 @@ type Token[T any] struct {
 	AuthTime int64 `json:"auth_time"`
 	// Audience binds the token to its purpose and to this deployment.
 	Audience string `json:"aud"`
+
+	// unknownAuthTime marks a token another app minted without auth_time
+	// (see sharedDefaults): AuthTime is its iat, which that app moves at
+	// every re-issue, so every revocation mark of the subject covers it.
+	unknownAuthTime bool
 }
 
 // Session is what handlers read with [Auth.Session] and what

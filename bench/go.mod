@@ -4,9 +4,9 @@ go 1.26.0
 
 require (
 	github.com/alexedwards/scs/v2 v2.9.0
-	github.com/authgate/authgate v0.0.0-00010101000000-000000000000
-	github.com/authgate/authgate/nextauth v0.0.0-00010101000000-000000000000
-	github.com/authgate/authgate/redisstore v0.0.0-00010101000000-000000000000
+	github.com/authgate/authgate v0.1.0
+	github.com/authgate/authgate/nextauth v0.1.0
+	github.com/authgate/authgate/redisstore v0.1.0
 	github.com/bits-and-blooms/bloom/v3 v3.7.1
 	github.com/go-chi/jwtauth/v5 v5.3.3
 	github.com/go-jose/go-jose/v4 v4.1.9
@@ -33,10 +33,4 @@ require (
 	golang.org/x/crypto v0.59.0 // indirect
 	golang.org/x/sys v0.50.0 // indirect
 	golang.org/x/time v0.16.0 // indirect
-)
-
-replace (
-	github.com/authgate/authgate => ../
-	github.com/authgate/authgate/nextauth => ../nextauth
-	github.com/authgate/authgate/redisstore => ../redisstore
 )

@@ -64,16 +64,20 @@ type RevocationOptions struct {
 	// MaxAge and MaxLifetime are the [authgate.Config] values of the Auth
 	// using the store: a session id stays revoked at least MaxAge (plus
 	// the clock-skew allowance) after its revocation, and a per-user mark
-	// lives MaxLifetime. The defaults are [authgate.DefaultMaxAge] and
-	// [authgate.DefaultMaxLifetime].
+	// lives MaxLifetime (plus the allowance) past its time. MaxLifetime is
+	// the store's [RevocationStore.Horizon]: authgate.New refuses the
+	// store under a longer Config.MaxLifetime. The defaults are
+	// [authgate.DefaultMaxAge] and [authgate.DefaultMaxLifetime].
 	MaxAge, MaxLifetime time.Duration
 	// MaxSessionsPerSubject bounds how many revoked sessions of one
 	// subject Redis keeps exactly. Revoking one more folds the revocation
-	// into a mark for that subject at the time of the revocation, as
-	// [authgate.MemoryRevocationOptions.MaxSessionsPerSubject] does in
-	// memory: every session of that subject signed in until then ends,
-	// and no other subject's. An account signing in and out over and over
-	// thus holds at most this many keys in Redis. The default is
+	// into a mark for that subject 30 seconds after the time of the
+	// revocation, as [authgate.MemoryRevocationOptions.MaxSessionsPerSubject]
+	// does in memory (a revoked session's sign-in time may be that far
+	// ahead of the revoking instance's clock): every session of that
+	// subject signed in until then ends, and no other subject's. An
+	// account signing in and out over and over thus holds at most this
+	// many keys in Redis. The default is
 	// [authgate.DefaultRevocationsPerSubject].
 	MaxSessionsPerSubject int
 	// Local is each instance's in-memory view of the revocations, which
@@ -81,7 +85,8 @@ type RevocationOptions struct {
 	// "revoked" is confirmed against Redis, which holds the exact entries.
 	// The default is an [authgate.MemoryRevocationStore] (exact entries,
 	// per-subject folding, then a compact filter) with MaxAge,
-	// MaxLifetime, MaxSessionsPerSubject, Logger and Now.
+	// MaxLifetime, MaxSessionsPerSubject, Logger and Now. A Local whose
+	// Horizon is shorter than MaxLifetime shortens the store's.
 	Local authgate.RevocationStore
 	// Logger receives the store's warnings (Redis lost, back, reloaded).
 	// The default is [slog.Default].
@@ -329,11 +334,25 @@ func (s *RevocationStore) RevokeUser(ctx context.Context, subject string, before
 	// Sign-in times are compared at millisecond resolution, rounded up so
 	// the comparison still fails closed.
 	at := ceilMillis(before)
-	until := at + s.maxLifetime.Milliseconds()
+	until := at + s.markLifetime()
 	if until <= now.UnixMilli() {
 		return nil // every session it could revoke has expired
 	}
 	return s.write(ctx, entry{user: true, id: sub, at: at, until: until}, now)
+}
+
+// Horizon returns MaxLifetime, or the local view's Horizon when that is
+// shorter: the longest session lifetime whose revocations the store keeps
+// until they cannot matter.
+func (s *RevocationStore) Horizon() time.Duration {
+	return min(s.maxLifetime, s.local.Horizon())
+}
+
+// markLifetime is how long a mark is kept past its time, in milliseconds:
+// MaxLifetime, plus the clock allowance for an instance whose clock is
+// behind the one that set it.
+func (s *RevocationStore) markLifetime() int64 {
+	return (s.maxLifetime + clockSkew).Milliseconds()
 }
 
 // Revoked answers from the local view. A "not revoked" needs no I/O; a
@@ -435,10 +454,12 @@ func (s *RevocationStore) writeRedis(ctx context.Context, e entry, now time.Time
 	if e.user {
 		args = append(args, "user")
 	} else {
-		// What a fold writes: the subject's mark at now.
-		uKey, mark := s.userKey(e.subject), strconv.FormatInt(nowMs, 10)
+		// What a fold writes: the subject's mark, foldMargin after now so
+		// that it covers every session it replaces.
+		at := nowMs + foldMargin.Milliseconds()
+		uKey, mark := s.userKey(e.subject), strconv.FormatInt(at, 10)
 		keys = append(keys, s.prefix+"r:n:"+e.subject, uKey)
-		args = append(args, "session", mark, s.perSubject, s.maxLifetime.Milliseconds(), message(uKey, mark))
+		args = append(args, "session", strconv.FormatInt(nowMs, 10), s.perSubject, at+s.markLifetime()-nowMs, message(uKey, mark), mark)
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
@@ -492,7 +513,7 @@ func (s *RevocationStore) parseEntry(key, value string) (entry, bool) {
 		if err != nil {
 			return entry{}, false
 		}
-		return entry{user: true, id: key[len(s.prefix)+4:], at: at, until: at + s.maxLifetime.Milliseconds()}, true
+		return entry{user: true, id: key[len(s.prefix)+4:], at: at, until: at + s.markLifetime()}, true
 	}
 	return entry{}, false
 }
@@ -700,8 +721,18 @@ func isTimeout(err error) bool {
 	return errors.As(err, &te) && te.Timeout()
 }
 
-// clockSkew matches authgate's allowance for clocks a little ahead.
+// clockSkew is added to every retention. authgate accepts a token's iat 15
+// seconds ahead of the clock that checks it, and instances' clocks may
+// differ by as much: a minute covers both, with room.
 const clockSkew = time.Minute
+
+// foldMargin is how far after the revoking instance's clock a revoked
+// session may have signed in: its iat is accepted 15 seconds ahead of the
+// clock that checked it, and that clock may be 15 seconds ahead of this
+// instance's. A fold's mark is placed that far after now, so it covers
+// every session it replaces (failing closed for sessions of that subject
+// signed in during the margin).
+const foldMargin = 30 * time.Second
 
 // maxKeyPart is the longest id or subject stored as it is.
 const maxKeyPart = 64
