@@ -108,40 +108,36 @@ func TestKnownDevices(t *testing.T) {
 			t.Error("the demotion is not logged")
 		}
 	})
-	t.Run("a device token counts only for its own account", func(t *testing.T) {
-		t.Parallel()
-		a := newApp(t, tightBudgets)
-		alice := returningAlice(t, a)
-		exhaust(t, a)
-		if res := alice.signIn("bob", "bob-password"); res.StatusCode != http.StatusTooManyRequests {
-			t.Errorf("alice's device signing in as bob from the spent address: got %d, want 429", res.StatusCode)
-		}
-	})
-	t.Run("SignOutEverywhere revokes the user's device tokens", func(t *testing.T) {
-		t.Parallel()
-		a := newApp(t, tightBudgets)
-		alice := returningAlice(t, a)
-		a.clk.Advance(time.Second)
-		if err := a.auth.SignOutEverywhere(context.Background(), "u1"); err != nil {
-			t.Fatal(err)
-		}
-		exhaust(t, a)
-		if res := alice.signIn("alice", "alice-password"); res.StatusCode != http.StatusTooManyRequests {
-			t.Errorf("a revoked device: got %d, want 429 (a stranger)", res.StatusCode)
-		}
-	})
-	t.Run("a tampered device token is a stranger's", func(t *testing.T) {
-		t.Parallel()
-		a := newApp(t, tightBudgets)
-		alice := returningAlice(t, a)
-		v := []byte(alice.cookie("authgate.device"))
-		v[len(v)/2] ^= 1
-		alice.setCookie("authgate.device", string(v))
-		exhaust(t, a)
-		if res := alice.signIn("alice", "alice-password"); res.StatusCode != http.StatusTooManyRequests {
-			t.Errorf("a tampered device token: got %d, want 429 (a stranger)", res.StatusCode)
-		}
-	})
+	// Each case spoils alice's device token in some way, spends the
+	// strangers' budgets, then signs in with the browser: a stranger now.
+	for _, tt := range []struct {
+		name, as string
+		spoil    func(a *app, alice *client)
+	}{
+		{"a device token counts only for its own account", "bob", func(*app, *client) {}},
+		{"SignOutEverywhere revokes the user's device tokens", "alice", func(a *app, _ *client) {
+			a.clk.Advance(time.Second)
+			if err := a.auth.SignOutEverywhere(context.Background(), "u1"); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"a tampered device token is a stranger's", "alice", func(_ *app, alice *client) {
+			v := []byte(alice.cookie("authgate.device"))
+			v[len(v)/2] ^= 1
+			alice.setCookie("authgate.device", string(v))
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			a := newApp(t, tightBudgets)
+			alice := returningAlice(t, a)
+			tt.spoil(a, alice)
+			exhaust(t, a)
+			if res := alice.signIn(tt.as, tt.as+"-password"); res.StatusCode != http.StatusTooManyRequests {
+				t.Errorf("signing in as %s: got %d, want 429 (a stranger under the spent budgets)", tt.as, res.StatusCode)
+			}
+		})
+	}
 	t.Run("the device token is HttpOnly and lives MaxLifetime", func(t *testing.T) {
 		t.Parallel()
 		a := newApp(t, nil)

@@ -1,7 +1,6 @@
 package bench_test
 
 import (
-	"encoding/json"
 	"flag"
 	"fmt"
 	"maps"
@@ -134,21 +133,6 @@ func attackers(t *testing.T, s *availabilitySite, d time.Duration, n int, row *a
 	return &wg
 }
 
-// renewCSRF fetches a new CSRF token into b's jar, as next-auth/react does
-// before every sign-in.
-func (b *browser) renewCSRF(t *testing.T) {
-	res, err := b.hc.Get(b.site.srv.URL + "/api/auth/csrf")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	var v struct{ CsrfToken string }
-	if err := json.NewDecoder(res.Body).Decode(&v); err != nil {
-		t.Fatal(err)
-	}
-	b.token = v.CsrfToken
-}
-
 // run measures one row: setup, then body for d with the slot counters
 // reset at its start.
 func (row *attackRow) run(t *testing.T, h *timingHasher, d time.Duration, body func()) {
@@ -202,7 +186,9 @@ func TestAttack(t *testing.T) {
 		{"100 loops, two addresses, one valid account", "its own account, right password", 100,
 			func(i, j int) (string, string, string) { return addr(203, 66+i%2), "user-mallory", "correct horse" }},
 		{"41 loops, 41 addresses, unknown accounts", "wrong passwords", 41,
-			func(i, j int) (string, string, string) { return addr(198, i), fmt.Sprintf("nobody-%d-%d", i, j), "guess" }},
+			func(i, j int) (string, string, string) {
+				return addr(198, i), fmt.Sprintf("nobody-%d-%d", i, j), "guess"
+			}},
 	}
 	for _, sr := range strangerRows {
 		t.Run(sr.name, func(t *testing.T) {
