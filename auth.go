@@ -38,6 +38,9 @@ type Auth[T any] struct {
 	noisy    [noisyKinds]noisyLog // rate limits of the noisy log events (log.go)
 	oauth    oauthState           // "Sign in with …" (oauth.go)
 
+	deviceCookie string        // the device token's cookie (device.go)
+	deviceCodec  rotatingCodec // its codec
+
 	handler http.Handler
 }
 
@@ -135,11 +138,13 @@ func New[T any](cfg Config[T]) (*Auth[T], error) {
 		return nil, fmt.Errorf("%w: Hasher cannot hash: %w", ErrConfig, err)
 	}
 	a.checker = newPasswordChecker(cfg.Now, cfg.Hasher, dummy, n, cfg.MaxHashWait, cfg.Now().Sub(start))
+	a.checker.perAddr, a.checker.perAcct = cfg.MaxQueuedPerAddress, cfg.MaxQueuedPerAccount
 
 	if a.errorFn == nil {
 		a.errorFn = DefaultErrorHandler
 	}
 	a.initOAuth()
+	a.initDevice()
 	a.handler = a.newHandler()
 	return a, nil
 }

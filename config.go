@@ -156,20 +156,39 @@ type Config[T any] struct {
 	TrustedProxies []netip.Prefix
 
 	// MaxConcurrentHashes bounds how many password comparisons run at
-	// once; sign-ins that find every slot busy wait their turn in a FIFO
-	// queue (see MaxHashWait). The default is GOMAXPROCS-1 (at least 1),
+	// once; sign-ins that find every slot busy wait their turn (see
+	// MaxHashWait): those presenting a device token for their account
+	// first, in arrival order, then the others, shared fairly by client
+	// address and account. The default is GOMAXPROCS-1 (at least 1),
 	// which leaves a core for ordinary requests during a sign-in flood.
 	MaxConcurrentHashes int
 
 	// MaxHashWait bounds how long a sign-in may expect to wait in the
 	// queue for a password comparison: its place in the queue times the
 	// measured duration of one comparison, divided by MaxConcurrentHashes.
-	// A sign-in whose expected wait is longer, or that finds 1024 sign-ins
-	// already queued, is answered at once with 503 ("Busy") and a
+	// A sign-in whose expected wait would be longer, or that finds 1024
+	// sign-ins already queued, is answered at once with 503 ("Busy") and a
 	// Retry-After of its expected wait; so is one whose request ends while
-	// it waits. The default is 3 seconds: at bcrypt cost 10 (about 75 ms a
+	// it waits, and the stranger at the back of the queue when a fairer
+	// arrival (a returning device, or a stranger from an address or
+	// account with fewer turns queued) needs its place. The default is 3 seconds: at bcrypt cost 10 (about 75 ms a
 	// comparison) and one slot, some 40 sign-ins can queue.
 	MaxHashWait time.Duration
+
+	// MaxQueuedPerAddress bounds how many sign-ins from one client address
+	// (an IPv4 address or an IPv6 /64) may wait for a password check at
+	// once, among attempts without a device token; the next one is
+	// answered 503 at once, and since its address already has attempts
+	// waiting, its per-address limiter token is not given back. The
+	// default is 16: sixteen people behind one NAT address pressing "sign
+	// in" at the same instant all queue. Raise it for a large site behind
+	// one address (SECURITY.md says when).
+	MaxQueuedPerAddress int
+
+	// MaxQueuedPerAccount bounds how many sign-ins to one account may wait
+	// for a password check at once, in each lane (strangers, and the
+	// account's known devices, counted apart). The default is 8.
+	MaxQueuedPerAccount int
 
 	// MaxCookieChunks bounds how many cookies of 3933 bytes one session may
 	// be split into, as NextAuth does for large tokens. A bigger session
@@ -217,9 +236,11 @@ const (
 	DefaultMaxCookieChunks = 4
 	// DefaultSessionCookieName is the session cookie's name, before the
 	// __Host- prefix https adds.
-	DefaultSessionCookieName = "authgate.session-token"
-	DefaultMaxBodyBytes      = 16 << 10
-	DefaultMaxHashWait       = 3 * time.Second
+	DefaultSessionCookieName   = "authgate.session-token"
+	DefaultMaxBodyBytes        = 16 << 10
+	DefaultMaxHashWait         = 3 * time.Second
+	DefaultMaxQueuedPerAddress = 16
+	DefaultMaxQueuedPerAccount = 8
 )
 
 const minSecretBytes = 32
@@ -311,6 +332,15 @@ func (c *Config[T]) validate() error {
 	if c.MaxConcurrentHashes < 0 {
 		return bad("MaxConcurrentHashes %d is negative", c.MaxConcurrentHashes)
 	}
+	if c.MaxQueuedPerAddress == 0 {
+		c.MaxQueuedPerAddress = DefaultMaxQueuedPerAddress
+	}
+	if c.MaxQueuedPerAccount == 0 {
+		c.MaxQueuedPerAccount = DefaultMaxQueuedPerAccount
+	}
+	if c.MaxQueuedPerAddress < 1 || c.MaxQueuedPerAccount < 1 {
+		return bad("MaxQueuedPerAddress and MaxQueuedPerAccount must be at least 1")
+	}
 	if c.MaxHashWait == 0 {
 		c.MaxHashWait = DefaultMaxHashWait
 	}
@@ -365,5 +395,10 @@ func validCookieName(name string) bool {
 			return false
 		}
 	}
-	return name != "" && name != "authgate.csrf-token" && name != "authgate.callback-url"
+	switch name {
+	case "", "authgate.csrf-token", "authgate.callback-url", deviceCookieName,
+		"authgate.state", "authgate.pkce.code_verifier", "authgate.nonce":
+		return false
+	}
+	return true
 }

@@ -180,7 +180,7 @@ func TestEveryCookieIsHostPrefixedOnHTTPS(t *testing.T) {
 						ck.Name, ck.Secure, ck.Path, ck.Domain, ck.HttpOnly, prefix)
 				}
 			}
-			for _, want := range []string{sessionCookie, csrfCookie, "authgate.callback-url", "authgate.state", "authgate.pkce.code_verifier", "authgate.nonce"} {
+			for _, want := range []string{sessionCookie, csrfCookie, "authgate.callback-url", "authgate.device", "authgate.state", "authgate.pkce.code_verifier", "authgate.nonce"} {
 				if !seen[want] {
 					t.Errorf("the flows never set %s; got %v", want, seen)
 				}

@@ -2,6 +2,7 @@ package authgate
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"time"
 )
@@ -31,9 +32,11 @@ type Credentials struct {
 	ctx        context.Context // the sign-in request's
 	fields     map[string]string
 	checker    *passwordChecker
+	lane       lane          // where the comparison waits (password.go)
 	compared   bool          // a hash comparison ran
 	busy       bool          // the queue refused the comparison
 	retryAfter time.Duration // with busy: the expected wait
+	shed       bool          // with busy: its address had others queued
 }
 
 // Get returns the submitted field name, or "".
@@ -60,18 +63,22 @@ func (c *Credentials) Names() []string {
 // unknown and known users take the same time.
 //
 // At most [Config.MaxConcurrentHashes] comparisons run at once; the others
-// wait their turn in a FIFO queue as long as their expected wait stays
-// under [Config.MaxHashWait]. When the queue refuses a comparison, or the
-// request ends while it waits, PasswordMatches returns false and the
-// sign-in is answered with 503 Busy and a Retry-After from the queue.
+// wait their turn, a returning device's in a lane of its own that is
+// served first, a stranger's in a lane shared fairly among client
+// addresses and accounts, as long as their expected wait stays under
+// [Config.MaxHashWait] (SECURITY.md describes the lanes). When the queue
+// refuses a comparison, or the request ends while it waits,
+// PasswordMatches returns false and the sign-in is answered with 503 Busy
+// and a Retry-After from the queue.
 func (c *Credentials) PasswordMatches(hash string) bool {
 	if c.checker == nil || c.busy {
 		return false
 	}
 	c.compared = true
-	ok, retry, err := c.checker.compare(c.ctx, hash, c.Password())
-	if err != nil {
-		c.busy, c.retryAfter = true, retry
+	ok, err := c.checker.compare(c.ctx, c.lane, hash, c.Password())
+	var be *busyError
+	if errors.As(err, &be) {
+		c.busy, c.retryAfter, c.shed = true, be.retry, be.shed
 	}
 	return ok
 }

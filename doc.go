@@ -74,16 +74,25 @@
 //
 // # Limits
 //
-// Sign-in is throttled by the [Limiter] before any password work, and only
-// failures count: by default 10 per account and address (refilling over
-// 15 minutes), 50 then 50 an hour per account, and 50 then 200 an hour per
+// Sign-in is throttled by the [Limiter] before any password work. Failures
+// count: by default 10 per account and address (refilling over 15
+// minutes), 50 then 50 an hour per account, and 50 then 200 an hour per
 // address ([MemoryLimiterOptions]); a correct password gives its tokens
-// back, so many users behind one NAT address are never refused while their
-// passwords are right. Behind a proxy, list it in [Config.TrustedProxies].
-// Password checks run [Config.MaxConcurrentHashes] at a time; the others
-// wait in a FIFO queue while their expected wait stays under
-// [Config.MaxHashWait], and are answered 503 with a Retry-After from the
-// queue past it. SECURITY.md in the repository says what to tune.
+// back, so many users behind one NAT address are not refused while their
+// passwords are right, and only a generous success budget per account
+// (600, then 600 an hour) stops a valid account from making password
+// checks free. Behind a proxy, list it in [Config.TrustedProxies].
+//
+// Password checks run [Config.MaxConcurrentHashes] at a time. A browser
+// that signed in before carries a device token; its next sign-ins wait in
+// a lane of their own, served first and budgeted apart, so a flood of
+// strangers can neither crowd out nor lock out returning users. Strangers
+// share their lane fairly by client address and account, each holding at
+// most [Config.MaxQueuedPerAddress] and [Config.MaxQueuedPerAccount]
+// places, while their expected wait stays under [Config.MaxHashWait]; past
+// it they are answered 503 with a Retry-After from the queue, and an
+// address that floods the queue pays for its refusals. SECURITY.md in the
+// repository gives the model, the numbers under attack and what to tune.
 //
 // # Failure
 //

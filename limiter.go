@@ -14,6 +14,12 @@ type Attempt struct {
 	// Addr is the client address: the host of RemoteAddr, or the
 	// X-Forwarded-For client when the request came through a trusted proxy.
 	Addr string
+	// Device is the id of the device token the attempt presented, when
+	// that token is valid for Account: the browser signed in to this
+	// account before (a known device). It is "" for every other attempt
+	// (a stranger). authgate verifies the token itself, with no store
+	// round trip; the Limiter only budgets by it.
+	Device string
 	// Time is the injected clock's now.
 	Time time.Time
 }
@@ -44,29 +50,45 @@ func (a Attempt) AddrGroup() string {
 // contract, which TestLimiter in package
 // github.com/authgate/authgate/authgatetest checks:
 //
-//   - Three budgets: per (account, client address), per account, and per
-//     client address. An attempt without an account (no username or email)
-//     is budgeted per address only.
+//   - An attempt from a stranger (Device "") falls under three failure
+//     budgets: per (account, client address), per account, and per client
+//     address ([Attempt.AddrGroup]); one without an account (no username
+//     or email, or an OAuth callback) under the per-address budget only.
+//     An account's attempts also need room in its success budget.
+//   - An attempt from a known device (Device set) falls under one budget
+//     only: the sign-ins of that account's known devices, failed or not.
+//     Neither the address's nor the account's failure budgets apply to it,
+//     so strangers who use them up cannot lock the account's own devices
+//     out; devices that keep failing (or an account whose devices sign in
+//     over and over) use it up, and authgate then treats them as
+//     strangers.
 //   - Allow runs before any password work. It allows an attempt only when
-//     every budget it falls under has room, and then takes one unit from
-//     each of them in the same atomic step, so concurrent attempts (also
-//     on other instances sharing the store) cannot overshoot a budget. A
-//     refused attempt takes nothing.
-//   - Only failures count. Record with [AttemptSucceeded], after a
-//     correct password, gives back what Allow took from the per-account
-//     and per-address budgets and resets the (account, address) budget;
-//     with [AttemptNotChecked] (the attempt was refused before any
-//     password check, such as a 503 from a saturated queue) it gives back
-//     what Allow took from all three budgets, resetting nothing; with
-//     [AttemptFailed] it changes nothing (Allow already counted the
-//     failure). So an office behind one NAT address, or a robot signing in
-//     all day, is never refused while its passwords are right, and a busy
-//     server does not use up anyone's budget.
+//     every failure budget it falls under has room (and the success budget
+//     has room, for a stranger with an account), and then takes one unit
+//     from each failure budget in the same atomic step, so concurrent
+//     attempts (also on other instances sharing the store) cannot
+//     overshoot a failure budget. A refused attempt takes nothing.
+//   - Record settles an allowed attempt. [AttemptFailed] changes nothing
+//     (Allow already counted the failure). [AttemptSucceeded] gives back
+//     what Allow took from the per-account and per-address budgets, resets
+//     the (account, address) budget, and takes one unit from the account's
+//     success budget (checked by Allow, taken here, so concurrent successes
+//     may overshoot it by the few that were checked at once); a known
+//     device's success keeps its unit taken. [AttemptNotChecked] (refused before
+//     its password was checked while nothing else of its address waited)
+//     gives back everything Allow took. [AttemptShed] (refused before its
+//     password was checked while other attempts from its address waited:
+//     the address is flooding the queue) gives back everything but the
+//     per-address unit.
 //   - Time is read only from [Attempt.Time], never from a clock of the
 //     limiter's own, so tests can drive it.
 //   - The answers are the same for existing and unknown accounts, memory
 //     (or the store's size) is bounded, and every method is safe for
 //     concurrent use.
+//
+// So an office behind one NAT address, or a robot signing in all day, is
+// never refused while its passwords are right (up to the success budget),
+// and a busy server uses up no one's budget but the flooding address's.
 type Limiter interface {
 	// Allow returns 0 when the attempt may proceed, or how long the client
 	// should wait (whole seconds, at least one). An error fails closed: the
@@ -88,11 +110,17 @@ const (
 	// AttemptSucceeded: the password was right.
 	AttemptSucceeded
 	// AttemptNotChecked: the attempt was refused before its password was
-	// checked (the password checks were saturated).
+	// checked (the password checks were saturated), and nothing else from
+	// its address was waiting for a check.
 	AttemptNotChecked
+	// AttemptShed: the attempt was refused before its password was
+	// checked while other attempts from its address were waiting for a
+	// check (or it was pushed out of the queue by fairer ones): its
+	// address pays for the refusal.
+	AttemptShed
 )
 
-// String returns "failed", "succeeded" or "not checked".
+// String returns "failed", "succeeded", "not checked" or "shed".
 func (o Outcome) String() string {
 	switch o {
 	case AttemptFailed:
@@ -101,6 +129,8 @@ func (o Outcome) String() string {
 		return "succeeded"
 	case AttemptNotChecked:
 		return "not checked"
+	case AttemptShed:
+		return "shed"
 	}
 	return "Outcome(" + strconv.Itoa(int(o)) + ")"
 }

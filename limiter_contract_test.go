@@ -9,8 +9,8 @@ import (
 
 func TestMemoryLimiterKeepsTheLimiterContract(t *testing.T) {
 	t.Parallel()
-	authgatetest.TestLimiter(t, func(t *testing.T, pair, account, addr authgate.AttemptBudget) authgate.Limiter {
-		return authgate.NewMemoryLimiter(authgate.MemoryLimiterOptions{PerAccountAddress: pair, PerAccount: account, PerAddress: addr})
+	authgatetest.TestLimiter(t, func(t *testing.T, b authgate.MemoryLimiterOptions) authgate.Limiter {
+		return authgate.NewMemoryLimiter(b)
 	})
 }
 

@@ -27,12 +27,14 @@ var (
 	defaultPerAccountAddress = AttemptBudget{Burst: 10, Every: 90 * time.Second}
 	defaultPerAccount        = AttemptBudget{Burst: 50, Every: 72 * time.Second}
 	defaultPerAddress        = AttemptBudget{Burst: 50, Every: 18 * time.Second}
+	defaultPerAccountDevice  = AttemptBudget{Burst: 10, Every: 90 * time.Second}
+	defaultPerAccountSuccess = AttemptBudget{Burst: 600, Every: 6 * time.Second}
 )
 
 // DefaultLimiterEntries is the default [MemoryLimiterOptions.MaxEntries]:
-// the number of buckets each of the three tables keeps. A bucket takes about
+// the number of buckets each of the five tables keeps. A bucket takes about
 // 205 bytes whatever the length of the username, so with the defaults the
-// limiter holds at most about 40 MB (measured by
+// limiter holds at most about 67 MB (measured by
 // TestMemoryLimiterMemoryIsBounded).
 const DefaultLimiterEntries = 65536
 
@@ -55,27 +57,44 @@ type MemoryLimiterOptions struct {
 	// limiter entries. The default allows 50, then one every 18 seconds
 	// (200 an hour, the long-run rate of Rails' "10 per 3 minutes").
 	PerAddress AttemptBudget
-	// MaxEntries bounds each of the three tables (per account and address,
-	// per account, per address). When a table is full, the bucket used
-	// least recently is forgotten. The default is [DefaultLimiterEntries].
+	// PerAccountDevice budgets the sign-ins of one account's known
+	// devices together (browsers that signed in to it before and present
+	// their device token), failed or not: it is the only budget such an
+	// attempt falls under, and what bounds the returning users' lane, so
+	// it counts successes too (whoever holds an account could otherwise
+	// make its devices jump every queue). The default allows 10, then one
+	// every 90 seconds; past it, a known device signs in as a stranger.
+	PerAccountDevice AttemptBudget
+	// PerAccountSuccess budgets successful sign-ins of one account by
+	// strangers (attempts without a device token), so that a valid
+	// account does not make password checks free for whoever holds it.
+	// The default allows 600, then one every 6 seconds (600 an hour): a
+	// robot signing in 500 times in a row, or an office sharing an
+	// account, still gets in.
+	PerAccountSuccess AttemptBudget
+	// MaxEntries bounds each of the five tables (per account and address,
+	// per account, per address, per account and device, successes per
+	// account). When a table is full, the bucket used least recently is
+	// forgotten. The default is [DefaultLimiterEntries].
 	MaxEntries int
 }
 
-// MemoryLimiter is the default [Limiter]: three families of token buckets
-// from golang.org/x/time/rate, kept in memory, one per (account, client
-// address), per account and per client address. It keeps the Limiter
-// contract: an attempt is allowed only when all three have a token; it
-// then takes one from each, before any password work, so concurrent
-// attempts cannot overshoot a budget; a refused attempt takes nothing; a
-// successful sign-in gives its tokens back and resets its (account,
-// address) bucket, and one refused before its password check gives its
-// tokens back, so only failures count.
+// MemoryLimiter is the default [Limiter]: five families of token buckets
+// from golang.org/x/time/rate, kept in memory: failures per (account,
+// client address), per account and per client address for strangers,
+// sign-ins of an account's known devices, and successes per account for
+// strangers. It keeps the Limiter contract: an attempt is
+// allowed only when each failure bucket it falls under has a token (and,
+// for a stranger, its account's success bucket); it then takes one from
+// each failure bucket, before any password work, so concurrent attempts
+// cannot overshoot a budget; a refused attempt takes nothing; Record gives
+// back what only a failure should cost.
 //
 // Memory is bounded: each table keeps at most MaxEntries buckets and forgets
 // the least recently used one when full. Keys are 128-bit keyed hashes of
-// the account and address, so a long username costs no more than a short
-// one. IPv6 addresses are grouped by /64 (one customer's allocation) and
-// IPv4-mapped IPv6 addresses count as their IPv4 address, so minting
+// the account and address, so a long username costs no more than a
+// short one. IPv6 addresses are grouped by /64 (one customer's allocation)
+// and IPv4-mapped IPv6 addresses count as their IPv4 address, so minting
 // addresses inside one network does not escape the per-address budget.
 //
 // Forgetting a bucket forgives its attempts: an attacker who can make
@@ -88,8 +107,9 @@ type MemoryLimiterOptions struct {
 // Its answers do not depend on whether the account exists. It is safe for
 // concurrent use.
 type MemoryLimiter struct {
-	mu                  sync.Mutex // guards the three tables together
+	mu                  sync.Mutex // guards the tables together
 	pair, account, addr bucketTable
+	device, success     bucketTable
 	seed1, seed2        maphash.Seed
 }
 
@@ -106,67 +126,94 @@ func NewMemoryLimiter(opts MemoryLimiterOptions) *MemoryLimiter {
 		pair:    newBucketTable(opts.PerAccountAddress, defaultPerAccountAddress, n),
 		account: newBucketTable(opts.PerAccount, defaultPerAccount, n),
 		addr:    newBucketTable(opts.PerAddress, defaultPerAddress, n),
+		device:  newBucketTable(opts.PerAccountDevice, defaultPerAccountDevice, n),
+		success: newBucketTable(opts.PerAccountSuccess, defaultPerAccountSuccess, n),
 		seed1:   maphash.MakeSeed(),
 		seed2:   maphash.MakeSeed(),
 	}
 }
 
-// Allow reports 0 when a has a token in each of its buckets, taking one from
-// each; otherwise it takes none and returns how long until every bucket has
-// one again, in whole seconds. An empty Account (credentials
-// without a username or email) is budgeted per address only. It never
+// Allow reports 0 when a has a token in each of its buckets, taking one
+// from each failure bucket; otherwise it takes none and returns how long
+// until every bucket has one again, in whole seconds. A known device's
+// attempt falls under its account's device bucket only; a stranger's
+// under the (account, address), account and address buckets and the
+// account's success bucket (checked, not taken: Record takes it on a
+// success). An empty Account is budgeted per address only. It never
 // returns an error.
 func (l *MemoryLimiter) Allow(_ context.Context, a Attempt) (time.Duration, error) {
-	pairKey, accountKey, addrKey := l.keys(a)
+	k := l.keys(a)
 	hasAccount := a.Account != ""
 
-	// The check and the take are one step for all three tables.
+	// The check and the take are one step for every table.
 	l.mu.Lock()
 	defer l.mu.Unlock()
 
+	if a.Device != "" {
+		if wait := l.device.waitLocked(k.device, a.Time); wait > 0 {
+			return wait, nil
+		}
+		l.device.takeLocked(k.device, a.Time)
+		return 0, nil
+	}
 	var wait time.Duration
 	if hasAccount {
-		wait = max(wait, l.pair.waitLocked(pairKey, a.Time))
-		wait = max(wait, l.account.waitLocked(accountKey, a.Time))
+		wait = max(wait, l.pair.waitLocked(k.pair, a.Time))
+		wait = max(wait, l.account.waitLocked(k.account, a.Time))
+		wait = max(wait, l.success.waitLocked(k.account, a.Time))
 	}
-	wait = max(wait, l.addr.waitLocked(addrKey, a.Time))
+	wait = max(wait, l.addr.waitLocked(k.addr, a.Time))
 	if wait > 0 {
 		return wait, nil
 	}
 	if hasAccount {
-		l.pair.takeLocked(pairKey, a.Time)
-		l.account.takeLocked(accountKey, a.Time)
+		l.pair.takeLocked(k.pair, a.Time)
+		l.account.takeLocked(k.account, a.Time)
 	}
-	l.addr.takeLocked(addrKey, a.Time)
+	l.addr.takeLocked(k.addr, a.Time)
 	return 0, nil
 }
 
 // Record does nothing for a failure: Allow already counted it. For a
-// success it gives back the tokens Allow took from the account's and the
-// address's buckets and resets the (account, address) bucket; for an
-// attempt that was not checked it gives back all three tokens. So only
-// failed attempts count against any budget. It never returns an error.
+// stranger's success it gives back the tokens Allow took from the
+// account's and the address's buckets, resets the (account, address)
+// bucket, and takes a token from the account's success bucket; a known
+// device's success keeps its token taken. For
+// an attempt that was not checked it gives back every token Allow took;
+// for a shed one, every token but the address's. So only failures, and
+// the floods of a flooding address, count against a failure budget. It
+// never returns an error.
 func (l *MemoryLimiter) Record(_ context.Context, a Attempt, o Outcome) error {
-	if o != AttemptSucceeded && o != AttemptNotChecked {
+	if o != AttemptSucceeded && o != AttemptNotChecked && o != AttemptShed {
 		return nil
 	}
-	pairKey, accountKey, addrKey := l.keys(a)
+	k := l.keys(a)
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if a.Device != "" {
+		if o != AttemptSucceeded {
+			l.device.giveBackLocked(k.device, a.Time)
+		}
+		return nil
+	}
 	if a.Account != "" {
 		if o == AttemptSucceeded {
-			l.pair.removeLocked(pairKey)
+			l.pair.removeLocked(k.pair)
+			l.success.takeLocked(k.account, a.Time)
 		} else {
-			l.pair.giveBackLocked(pairKey, a.Time)
+			l.pair.giveBackLocked(k.pair, a.Time)
 		}
-		l.account.giveBackLocked(accountKey, a.Time)
+		l.account.giveBackLocked(k.account, a.Time)
 	}
-	l.addr.giveBackLocked(addrKey, a.Time)
+	if o != AttemptShed {
+		l.addr.giveBackLocked(k.addr, a.Time)
+	}
 	return nil
 }
 
-// Len returns how many buckets each table holds: per (account, address),
-// per account and per address. It is meant for tests and metrics.
+// Len returns how many buckets the three failure tables of strangers hold:
+// per (account, address), per account and per address. It is meant for
+// tests and metrics.
 func (l *MemoryLimiter) Len() (pairs, accounts, addrs int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -181,9 +228,14 @@ const (
 	tagPair    = "p\x00"
 	tagAccount = "a\x00"
 	tagAddr    = "i\x00"
+	tagDevice  = "d\x00"
 )
 
-func (l *MemoryLimiter) keys(a Attempt) (pair, account, addr bucketKey) {
+// attemptKeys are the bucket keys of one attempt. The success table is
+// keyed like the account table, in a table of its own.
+type attemptKeys struct{ pair, account, addr, device bucketKey }
+
+func (l *MemoryLimiter) keys(a Attempt) attemptKeys {
 	ip := a.AddrGroup()
 	h := func(parts ...string) bucketKey {
 		var h1, h2 maphash.Hash
@@ -202,7 +254,10 @@ func (l *MemoryLimiter) keys(a Attempt) (pair, account, addr bucketKey) {
 		}
 		return bucketKey{h1.Sum64(), h2.Sum64()}
 	}
-	return h(tagPair, a.Account, ip), h(tagAccount, a.Account), h(tagAddr, ip)
+	if a.Device != "" {
+		return attemptKeys{device: h(tagDevice, a.Account)}
+	}
+	return attemptKeys{pair: h(tagPair, a.Account, ip), account: h(tagAccount, a.Account), addr: h(tagAddr, ip)}
 }
 
 // bucketTable is a fixed-size LRU of token buckets. Its owner's mutex

@@ -28,10 +28,11 @@ const (
 	noisyBadRequest        // bad_request
 	noisyOAuth             // oauth_callback_refused (oauth.go)
 	noisyFault             // session_fault: a store or callback fault (middleware.go)
+	noisyDevice            // device_demoted (signin.go)
 	noisyKinds
 )
 
-var noisyEvents = [noisyKinds]string{"session_rejected", "csrf_refused", "bad_request", "oauth_callback_refused", "session_fault"}
+var noisyEvents = [noisyKinds]string{"session_rejected", "csrf_refused", "bad_request", "oauth_callback_refused", "session_fault", "device_demoted"}
 
 // noisyPerSecond is how many events of one kind are logged in one second
 // of the Auth's clock; the rest are counted, and the count is logged as one

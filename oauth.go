@@ -446,7 +446,7 @@ func (a *Auth[T]) serveOAuthCallback(w http.ResponseWriter, r *http.Request) {
 	if !prof.Expiry.IsZero() {
 		account.ExpiresAt = prof.Expiry.Unix()
 	}
-	redirect, err := a.signInUser(w, r, user, signInVia{account: &account, profile: prof.Profile},
+	redirect, err := a.signInUser(w, r, user, signInVia{provider: &account, profile: prof.Profile},
 		[]slog.Attr{slog.String("provider", id), slog.String("addr", addr)})
 	switch {
 	case errors.Is(err, ErrAccessDenied):

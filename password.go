@@ -1,9 +1,11 @@
 package authgate
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -95,16 +97,33 @@ func CheckPassword(hash, password string) error {
 }
 
 // passwordChecker runs bounded, enumeration-safe comparisons: at most
-// len(slots) at once, the others waiting their turn in a FIFO queue.
+// slots at once, the others waiting their turn in one of two lanes.
 //
-// A comparison that finds every slot busy queues when its expected wait —
-// its place in the queue × the measured duration of one comparison ÷ the
-// number of slots — is at most maxWait, and the queue is shorter than
-// maxQueue; otherwise it is refused at once with that expected wait as its
-// Retry-After. A queued comparison also gives up when its request's context
-// ends. The duration of one comparison is a moving average of real ones,
-// seeded with the time New took to make the dummy hash, so maxWait means
-// the same at cost 10 on a laptop as at cost 12 on a small VM.
+// The device lane holds attempts that presented a valid device token for
+// the account they name (returning users). It is served first, in arrival
+// order, whenever a slot frees, so no number of strangers can delay a
+// returning user by more than the comparisons already running plus the
+// device attempts ahead of it.
+//
+// The stranger lane holds every other attempt, ordered by start-time fair
+// queueing over their keys, the client address (IPv4, IPv6 /64) and the
+// account: an attempt's tag is the later of the lane's virtual time and
+// the tags its address and its account have already used, and the lane is
+// served by tag (then arrival). A key with many attempts queued therefore
+// gets one turn per round, however fast it sends, and a newcomer is served
+// ahead of a flooder's backlog. No address may hold more than perAddr
+// queued places, no account more than perAccount.
+//
+// Every queued attempt must expect to start within maxWait: its place
+// (device lane first) × the measured duration of one comparison ÷ slots.
+// When an arrival would break that for anyone (or the queues hold
+// maxQueue), the stranger at the back of the order — the key that holds
+// the most rounds — is pushed out and answered with 503 and its expected
+// wait as Retry-After; an arrival that would itself be at the back is
+// refused at once. A queued comparison also gives up when its request's
+// context ends. The duration of one comparison is a moving average of real
+// ones, seeded with the time New took to make the dummy hash, so maxWait
+// means the same at cost 10 on a laptop as at cost 12 on a small VM.
 type passwordChecker struct {
 	now      func() time.Time // the Auth's clock, to measure comparisons
 	hasher   PasswordHasher
@@ -112,11 +131,44 @@ type passwordChecker struct {
 	slots    int
 	maxWait  time.Duration
 	maxQueue int
+	perAddr  int // queued places one address may hold in the stranger lane
+	perAcct  int // queued places one account may hold in each lane
 
-	mu      sync.Mutex
-	running int             // comparisons holding a slot
-	queue   []chan struct{} // FIFO; a closed channel owns a slot
-	avg     atomic.Int64    // nanoseconds per comparison (EWMA)
+	mu        sync.Mutex
+	running   int       // comparisons holding a slot
+	device    []*waiter // the device lane, FIFO
+	strangers []*waiter // the stranger lane, sorted by (tag, seq)
+	vtime     int64     // virtual time: the tag of the last stranger started
+	seq       uint64
+	keys      map[string]*keyState // queued attempts per address and account key
+	avg       atomic.Int64         // nanoseconds per comparison (EWMA)
+}
+
+// lane says where a comparison waits and for whom: the device lane for a
+// returning device, else the stranger lane under its address and account
+// keys ("" for none).
+type lane struct {
+	device  bool
+	addr    string // Attempt.AddrGroup()
+	account string
+}
+
+// keyState is what the stranger lane knows of one address or account.
+type keyState struct {
+	queued int   // attempts of this key waiting in a lane
+	finish int64 // the tag after its latest queued attempt's
+}
+
+// waiter is one queued comparison.
+type waiter struct {
+	done    chan struct{} // closed when it owns a slot or is pushed out
+	l       lane
+	tag     int64
+	seq     uint64
+	queued  bool          // in a lane (under mu)
+	pushed  bool          // pushed out of the queue (under mu)
+	retry   time.Duration // with pushed: its expected wait then
+	shedded bool          // with pushed: its address had others queued
 }
 
 // maxHashQueue bounds the queue whatever maxWait and the measured duration
@@ -124,7 +176,8 @@ type passwordChecker struct {
 const maxHashQueue = 1024
 
 func newPasswordChecker(now func() time.Time, h PasswordHasher, dummy string, slots int, maxWait, firstSample time.Duration) *passwordChecker {
-	p := &passwordChecker{now: now, hasher: h, dummy: dummy, slots: slots, maxWait: maxWait, maxQueue: maxHashQueue}
+	p := &passwordChecker{now: now, hasher: h, dummy: dummy, slots: slots, maxWait: maxWait, maxQueue: maxHashQueue,
+		perAddr: DefaultMaxQueuedPerAddress, perAcct: DefaultMaxQueuedPerAccount, keys: map[string]*keyState{}}
 	p.avg.Store(int64(max(firstSample, time.Microsecond)))
 	return p
 }
@@ -132,15 +185,35 @@ func newPasswordChecker(now func() time.Time, h PasswordHasher, dummy string, sl
 // errHashBusy reports a comparison refused by the queue.
 var errHashBusy = errors.New("authgate: password checks saturated")
 
+// busyError is errHashBusy with the refused attempt's expected wait and
+// whether its address had other attempts queued (the refusal is then its
+// address's to pay: AttemptShed).
+type busyError struct {
+	retry time.Duration
+	shed  bool
+	cause error
+}
+
+func (e *busyError) Error() string {
+	if e.cause != nil {
+		return errHashBusy.Error() + ": " + e.cause.Error()
+	}
+	return errHashBusy.Error()
+}
+
+func (e *busyError) Is(target error) bool { return target == errHashBusy }
+func (e *busyError) Unwrap() error        { return e.cause }
+
 // compare checks password against hash (the dummy hash when hash is ""),
-// waiting for a slot. It returns errHashBusy with the expected wait when
-// the queue refuses it, or ctx's error when ctx ends while queued.
-func (p *passwordChecker) compare(ctx context.Context, hash, password string) (ok bool, retryAfter time.Duration, err error) {
+// waiting for a slot in lane l. It returns a *busyError (errHashBusy) when
+// the queue refuses it or pushes it out, or when ctx ends while it is
+// queued.
+func (p *passwordChecker) compare(ctx context.Context, l lane, hash, password string) (ok bool, err error) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	if retryAfter, err := p.acquire(ctx); err != nil {
-		return false, retryAfter, err
+	if err := p.acquire(ctx, l); err != nil {
+		return false, err
 	}
 	start := p.now()
 	defer func() {
@@ -149,9 +222,9 @@ func (p *passwordChecker) compare(ctx context.Context, hash, password string) (o
 	}()
 	if hash == "" {
 		p.hasher.Compare(p.dummy, password)
-		return false, 0, nil
+		return false, nil
 	}
-	return p.hasher.Compare(hash, password) == nil, 0, nil
+	return p.hasher.Compare(hash, password) == nil, nil
 }
 
 // expectedWait is how long the place-th comparison in the queue waits.
@@ -159,58 +232,202 @@ func (p *passwordChecker) expectedWait(place int) time.Duration {
 	return time.Duration(int64(place) * p.avg.Load() / int64(p.slots))
 }
 
+// The keys of the places one attempt holds: its address's and its
+// account's in the stranger lane, or its account's in the device lane
+// (counted apart, so strangers cannot use up a device's places).
+func addrKey(l lane) string { return "i\x00" + l.addr }
+func accountKey(l lane) string {
+	if l.device {
+		return "d\x00" + l.account
+	}
+	return "a\x00" + l.account
+}
+
+// keyLocked returns the state of key k, creating it.
+func (p *passwordChecker) keyLocked(k string) *keyState {
+	st := p.keys[k]
+	if st == nil {
+		st = &keyState{}
+		p.keys[k] = st
+	}
+	return st
+}
+
+// queuedLocked returns how many attempts of key k are queued.
+func (p *passwordChecker) queuedLocked(k string) int {
+	if st := p.keys[k]; st != nil {
+		return st.queued
+	}
+	return 0
+}
+
+// shedLocked reports whether an attempt in lane l is refused while other
+// attempts of its address are queued.
+func (p *passwordChecker) shedLocked(l lane) bool {
+	return !l.device && l.addr != "" && p.queuedLocked(addrKey(l)) > 0
+}
+
 // acquire takes a slot, queueing for one when all are busy.
-func (p *passwordChecker) acquire(ctx context.Context) (time.Duration, error) {
+func (p *passwordChecker) acquire(ctx context.Context, l lane) error {
 	p.mu.Lock()
-	if p.running < p.slots && len(p.queue) == 0 {
+	if p.running < p.slots && len(p.device) == 0 && len(p.strangers) == 0 {
 		p.running++
 		p.mu.Unlock()
-		return 0, nil
+		return nil
 	}
-	place := len(p.queue) + 1
-	wait := p.expectedWait(place)
-	if wait > p.maxWait || len(p.queue) >= p.maxQueue {
+	w := &waiter{done: make(chan struct{}), l: l}
+	if err := p.enqueueLocked(w); err != nil {
 		p.mu.Unlock()
-		return wait, errHashBusy
+		return err
 	}
-	turn := make(chan struct{})
-	p.queue = append(p.queue, turn)
 	p.mu.Unlock()
 
 	select {
-	case <-turn:
-		return 0, nil
+	case <-w.done:
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if w.pushed {
+			return &busyError{retry: w.retry, shed: w.shedded}
+		}
+		return nil
 	case <-ctx.Done():
 		p.mu.Lock()
 		defer p.mu.Unlock()
-		for i, c := range p.queue {
-			if c == turn {
-				p.queue = append(p.queue[:i], p.queue[i+1:]...)
-				return p.expectedWait(place), fmt.Errorf("%w: %w", errHashBusy, ctx.Err())
-			}
+		if w.queued {
+			place := p.placeLocked(w)
+			p.removeLocked(w)
+			return &busyError{retry: p.expectedWait(place), shed: p.shedLocked(w.l), cause: ctx.Err()}
+		}
+		if w.pushed {
+			return &busyError{retry: w.retry, shed: w.shedded, cause: ctx.Err()}
 		}
 		// The slot was handed over as ctx ended: pass it on.
 		p.releaseLocked()
-		return p.expectedWait(place), fmt.Errorf("%w: %w", errHashBusy, ctx.Err())
+		return &busyError{retry: p.expectedWait(1), cause: ctx.Err()}
 	}
 }
 
-// release frees a slot, handing it to the first in the queue.
+// enqueueLocked puts w in its lane, or refuses it with a *busyError: its
+// key holds too many places, the device lane is too long, or w would be
+// the stranger pushed out. Strangers pushed out to make room are answered.
+func (p *passwordChecker) enqueueLocked(w *waiter) error {
+	l := w.l
+	if (l.account != "" && p.queuedLocked(accountKey(l)) >= p.perAcct) ||
+		(!l.device && l.addr != "" && p.queuedLocked(addrKey(l)) >= p.perAddr) {
+		return &busyError{retry: p.expectedWait(len(p.device) + len(p.strangers) + 1), shed: p.shedLocked(l)}
+	}
+	p.seq++
+	w.seq = p.seq
+	if l.device {
+		place := len(p.device) + 1
+		if wait := p.expectedWait(place); wait > p.maxWait || len(p.device) >= p.maxQueue {
+			return &busyError{retry: wait}
+		}
+		p.device = append(p.device, w)
+	} else {
+		w.tag = p.vtime
+		if l.addr != "" {
+			w.tag = max(w.tag, p.keyLocked(addrKey(l)).finish)
+		}
+		if l.account != "" {
+			w.tag = max(w.tag, p.keyLocked(accountKey(l)).finish)
+		}
+		i, _ := slices.BinarySearchFunc(p.strangers, w, func(a, b *waiter) int {
+			if a.tag != b.tag {
+				return cmp.Compare(a.tag, b.tag)
+			}
+			return cmp.Compare(a.seq, b.seq)
+		})
+		p.strangers = slices.Insert(p.strangers, i, w)
+		if l.addr != "" {
+			p.keyLocked(addrKey(l)).finish = w.tag + 1
+		}
+		if l.account != "" {
+			p.keyLocked(accountKey(l)).finish = w.tag + 1
+		}
+	}
+	w.queued = true
+	p.countLocked(l, +1)
+	// Trim the stranger lane from the back until every queued attempt
+	// expects to start within maxWait.
+	for n := len(p.strangers); n > 0; n = len(p.strangers) {
+		place := len(p.device) + n
+		wait := p.expectedWait(place)
+		if wait <= p.maxWait && place <= p.maxQueue {
+			break
+		}
+		last := p.strangers[n-1]
+		p.removeLocked(last)
+		if last == w {
+			return &busyError{retry: wait, shed: p.shedLocked(l)}
+		}
+		last.pushed, last.retry, last.shedded = true, wait, p.shedLocked(last.l)
+		close(last.done)
+	}
+	return nil
+}
+
+// countLocked adds d to the queued counts of l's keys, forgetting a key
+// that has none left.
+func (p *passwordChecker) countLocked(l lane, d int) {
+	if l.addr != "" && !l.device {
+		p.addLocked(addrKey(l), d)
+	}
+	if l.account != "" {
+		p.addLocked(accountKey(l), d)
+	}
+}
+
+func (p *passwordChecker) addLocked(k string, d int) {
+	st := p.keyLocked(k)
+	st.queued += d
+	if st.queued <= 0 {
+		delete(p.keys, k)
+	}
+}
+
+// placeLocked returns w's place in the queue (1 is next).
+func (p *passwordChecker) placeLocked(w *waiter) int {
+	if w.l.device {
+		return slices.Index(p.device, w) + 1
+	}
+	return len(p.device) + slices.Index(p.strangers, w) + 1
+}
+
+// removeLocked takes the queued w out of its lane.
+func (p *passwordChecker) removeLocked(w *waiter) {
+	if w.l.device {
+		p.device = slices.DeleteFunc(p.device, func(x *waiter) bool { return x == w })
+	} else {
+		p.strangers = slices.DeleteFunc(p.strangers, func(x *waiter) bool { return x == w })
+	}
+	w.queued = false
+	p.countLocked(w.l, -1)
+}
+
+// release frees a slot, handing it to the next in line.
 func (p *passwordChecker) release() {
 	p.mu.Lock()
 	p.releaseLocked()
 	p.mu.Unlock()
 }
 
+// releaseLocked hands the slot to the device lane's first, else to the
+// stranger with the smallest tag, else frees it.
 func (p *passwordChecker) releaseLocked() {
-	if len(p.queue) == 0 {
+	var next *waiter
+	switch {
+	case len(p.device) > 0:
+		next = p.device[0]
+	case len(p.strangers) > 0:
+		next = p.strangers[0]
+		p.vtime = max(p.vtime, next.tag)
+	default:
 		p.running--
 		return
 	}
-	next := p.queue[0]
-	p.queue[0] = nil
-	p.queue = p.queue[1:]
-	close(next) // the slot passes to next; running is unchanged
+	p.removeLocked(next)
+	close(next.done) // the slot passes to next; running is unchanged
 }
 
 // observe folds one comparison's duration into the moving average (weight

@@ -30,6 +30,11 @@ func (a *Auth[T]) signIn(w http.ResponseWriter, r *http.Request, b body) signInR
 	}
 	creds := &Credentials{ctx: ctx, fields: fields, checker: a.checker}
 	att := Attempt{Account: a.accountKey(creds), Addr: a.clientAddr(r), Time: a.now()}
+	var devID string // the presented device token's id, when valid for the account
+	if dev, known := a.device(ctx, r, att.Account, att.Time); known {
+		devID = dev.ID
+	}
+	att.Device = devID
 	base := []slog.Attr{slog.String("account", clip(att.Account)), slog.String("addr", clip(att.Addr))}
 	logAttrs := func(event, reason string) []slog.Attr {
 		return append([]slog.Attr{slog.String("event", event), slog.String("reason", reason)}, base...)
@@ -39,6 +44,18 @@ func (a *Auth[T]) signIn(w http.ResponseWriter, r *http.Request, b body) signInR
 	busy := signInResult{status: http.StatusServiceUnavailable, url: a.url("/error", "error", CodeBusy), retryAfter: time.Second}
 
 	retry, err := a.cfg.Limiter.Allow(ctx, att)
+	if err == nil && retry > 0 && att.Device != "" {
+		// Devices that keep failing (or keep signing in) lose their
+		// standing: a stranger's, under the address's and account's
+		// budgets, until their budget refills.
+		a.logNoisy(ctx, noisyDevice, slog.LevelWarn, "authgate: known device signs in as a stranger", logAttrs("device_demoted", "its account's devices used up their budget")...)
+		att.Device = ""
+		retry, err = a.cfg.Limiter.Allow(ctx, att)
+	}
+	creds.lane = lane{device: att.Device != "", addr: att.AddrGroup(), account: att.Account}
+	if att.Device != "" {
+		base = append(base, slog.String("lane", "device"))
+	}
 	if err != nil {
 		a.logDecision(ctx, slog.LevelError, "authgate: sign-in refused", logAttrs("signin_failed", "limiter: "+err.Error())...)
 		return busy
@@ -54,7 +71,11 @@ func (a *Auth[T]) signIn(w http.ResponseWriter, r *http.Request, b body) signInR
 	}
 
 	queueFull := func() signInResult {
-		record(AttemptNotChecked)
+		if creds.shed {
+			record(AttemptShed) // its address floods the queue: it pays
+		} else {
+			record(AttemptNotChecked)
+		}
 		a.logDecision(ctx, slog.LevelWarn, "authgate: sign-in refused", logAttrs("signin_busy", "password check queue full")...)
 		r := busy
 		r.retryAfter = max(creds.retryAfter, time.Second)
@@ -98,7 +119,7 @@ func (a *Auth[T]) signIn(w http.ResponseWriter, r *http.Request, b body) signInR
 	}
 	record(AttemptSucceeded)
 
-	redirect, err := a.signInUser(w, r, user, signInVia{creds: creds}, base)
+	redirect, err := a.signInUser(w, r, user, signInVia{creds: creds, account: att.Account, device: devID}, base)
 	switch {
 	case errors.Is(err, ErrAccessDenied):
 		return signInResult{status: http.StatusForbidden, url: a.url("/error", "error", CodeAccessDenied)}
@@ -116,7 +137,9 @@ func (a *Auth[T]) signIn(w http.ResponseWriter, r *http.Request, b body) signInR
 // session cleared), the CSRF token is rotated, and the sign-in is logged
 // and reported to [Events.SignIn]. It is for flows that authenticate the
 // user another way: signing in right after sign-up, a magic link, tests.
-// Call it before writing the response body.
+// Unlike a password sign-in it sets no device token (a browser becomes a
+// known device of an account only by giving its password). Call it before
+// writing the response body.
 //
 // When the SignIn callback denies the user, or answers [RedirectTo], no
 // session is set and the error wraps [ErrAccessDenied]. Other errors wrap
@@ -130,13 +153,16 @@ func (a *Auth[T]) SignIn(w http.ResponseWriter, r *http.Request, user *User[T]) 
 	return err
 }
 
-// signInVia says how the user was authenticated: creds for the
-// credentials flow; account (nil means the credentials account of the
-// user) and profile for an OAuth provider (oauth.go).
+// signInVia says how the user was authenticated: creds, the throttled
+// account and its known device (or "") for the credentials flow;
+// provider (nil means the credentials account of the user) and profile for
+// an OAuth provider (oauth.go).
 type signInVia struct {
-	creds   *Credentials
-	account *Account
-	profile map[string]any
+	creds    *Credentials
+	account  string
+	device   string
+	provider *Account
+	profile  map[string]any
 }
 
 // signInUser completes every sign-in once the user is authenticated: the
@@ -157,8 +183,8 @@ func (a *Auth[T]) signInUser(w http.ResponseWriter, r *http.Request, user *User[
 		return "", fmt.Errorf("%w: no ID", ErrInvalidUser)
 	}
 	account := credentialsAccount(user)
-	if via.account != nil {
-		account = *via.account
+	if via.provider != nil {
+		account = *via.provider
 	}
 	if cb := a.cfg.Callbacks.SignIn; cb != nil {
 		d, err := cb(ctx, SignInParams[T]{User: user, Account: account, Credentials: via.creds, Profile: via.profile})
@@ -184,6 +210,10 @@ func (a *Auth[T]) signInUser(w http.ResponseWriter, r *http.Request, user *User[
 	}
 	// A new session gets a new CSRF token: the pre-login one is dead.
 	a.newCSRF(w)
+	if via.creds != nil {
+		// The browser is a known device of this account from now on.
+		a.setDevice(ctx, w, via.account, tok.Subject, via.device)
+	}
 	a.logDecision(ctx, slog.LevelInfo, "authgate: signed in", append([]slog.Attr{slog.String("event", "signin"), slog.String("sub", tok.Subject)}, attrs...)...)
 	if a.cfg.Events.SignIn != nil {
 		a.cfg.Events.SignIn(ctx, SignInEvent[T]{User: user, Account: account, Token: tok})

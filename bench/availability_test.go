@@ -98,7 +98,14 @@ func (s *availabilitySite) browser(t *testing.T) *browser {
 	jar, _ := cookiejar.New(nil)
 	b := &browser{site: s, hc: &http.Client{Jar: jar, Transport: s.tr,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
-	res, err := b.hc.Get(s.srv.URL + "/api/auth/csrf")
+	b.renewCSRF(t)
+	return b
+}
+
+// renewCSRF fetches a new CSRF token into b's jar, as next-auth/react does
+// before every sign-in (a sign-in rotates it).
+func (b *browser) renewCSRF(t *testing.T) {
+	res, err := b.hc.Get(b.site.srv.URL + "/api/auth/csrf")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +115,6 @@ func (s *availabilitySite) browser(t *testing.T) *browser {
 		t.Fatal(err)
 	}
 	b.token = v.CsrfToken
-	return b
 }
 
 // signIn posts credentials as next-auth/react does and returns the status

@@ -1,6 +1,8 @@
--- Allow: take one token from every bucket in KEYS, or from none.
--- ARGV[1] is now (Unix milliseconds); ARGV[2i], ARGV[2i+1] are the burst and
--- the refill interval (milliseconds) of KEYS[i].
+-- Allow: take one token from every bucket in KEYS that is taken from, or
+-- from none; a bucket that is only checked must have a token too.
+-- ARGV[1] is now (Unix milliseconds); ARGV[3i-1], ARGV[3i], ARGV[3i+1] are
+-- the burst, the refill interval (milliseconds) and 1 (take) or 0 (check
+-- only) of KEYS[i].
 -- A bucket is its theoretical arrival time (GCRA): the time at which it is
 -- full again; an absent key is a full bucket. It has a token when
 -- tat - (burst-1)*every <= now.
@@ -10,8 +12,8 @@ local now = tonumber(ARGV[1])
 local tats = {}
 local wait = 0
 for i = 1, #KEYS do
-	local burst = tonumber(ARGV[2 * i])
-	local every = tonumber(ARGV[2 * i + 1])
+	local burst = tonumber(ARGV[3 * i - 1])
+	local every = tonumber(ARGV[3 * i])
 	local tat = tonumber(redis.call('GET', KEYS[i]) or '0') or 0
 	if tat < now then
 		tat = now
@@ -26,8 +28,10 @@ if wait > 0 then
 	return wait
 end
 for i = 1, #KEYS do
-	local tat = tats[i] + tonumber(ARGV[2 * i + 1])
-	-- The key lives exactly as long as the bucket is not full.
-	redis.call('SET', KEYS[i], tat, 'PX', tat - now)
+	if ARGV[3 * i + 1] == '1' then
+		local tat = tats[i] + tonumber(ARGV[3 * i])
+		-- The key lives exactly as long as the bucket is not full.
+		redis.call('SET', KEYS[i], tat, 'PX', tat - now)
+	end
 end
 return 0

@@ -18,9 +18,10 @@ func TestLimiterKeepsTheContract(t *testing.T) {
 	srv := redistest.Start(t)
 	c := connect(t, srv.URL())
 	var n atomic.Int64
-	authgatetest.TestLimiter(t, func(t *testing.T, pair, account, addr authgate.AttemptBudget) authgate.Limiter {
+	authgatetest.TestLimiter(t, func(t *testing.T, b authgate.MemoryLimiterOptions) authgate.Limiter {
 		return newLimiter(t, c, redisstore.LimiterOptions{
-			PerAccountAddress: pair, PerAccount: account, PerAddress: addr,
+			PerAccountAddress: b.PerAccountAddress, PerAccount: b.PerAccount, PerAddress: b.PerAddress,
+			PerAccountDevice: b.PerAccountDevice, PerAccountSuccess: b.PerAccountSuccess,
 			KeyPrefix: fmt.Sprintf("contract%d:", n.Add(1)),
 		})
 	})

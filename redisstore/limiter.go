@@ -17,6 +17,8 @@ var (
 	defaultPerAccountAddress = authgate.AttemptBudget{Burst: 10, Every: 90 * time.Second}
 	defaultPerAccount        = authgate.AttemptBudget{Burst: 50, Every: 72 * time.Second}
 	defaultPerAddress        = authgate.AttemptBudget{Burst: 50, Every: 18 * time.Second}
+	defaultPerAccountDevice  = authgate.AttemptBudget{Burst: 10, Every: 90 * time.Second}
+	defaultPerAccountSuccess = authgate.AttemptBudget{Burst: 600, Every: 6 * time.Second}
 )
 
 // LimiterOptions configures [NewLimiter]. The zero value is the documented
@@ -33,28 +35,40 @@ type LimiterOptions struct {
 	// address or an IPv6 /64) against every account together. The default
 	// allows 50, then one every 18 seconds.
 	PerAddress authgate.AttemptBudget
+	// PerAccountDevice budgets the sign-ins of one account's known
+	// devices together, failed or not: the only budget such an attempt
+	// falls under. The default allows 10, then one every 90 seconds.
+	PerAccountDevice authgate.AttemptBudget
+	// PerAccountSuccess budgets successful sign-ins of one account by
+	// strangers. The default allows 600, then one every 6 seconds.
+	PerAccountSuccess authgate.AttemptBudget
 	// KeyPrefix starts every key. The default is [DefaultKeyPrefix].
 	KeyPrefix string
 	// Timeout bounds each call to Redis. The default is [DefaultTimeout].
 	Timeout time.Duration
 }
 
-// Limiter is an [authgate.Limiter] whose three families of token buckets
-// (per account and address, per account, per address) live in Redis, so
-// every instance sharing the Redis database draws on the same budgets.
+// Limiter is an [authgate.Limiter] whose five families of token buckets
+// (failures per account and address, per account and per address;
+// sign-ins of an account's known devices; successes per account) live in
+// Redis, so every instance sharing the Redis database draws on the same
+// budgets.
 //
 // Each bucket is one Redis string holding its theoretical arrival time
 // (GCRA, the token bucket of golang.org/x/time/rate written as one
 // number): the time at which the bucket would be full again. Allow runs
 // one Lua script that checks all of an attempt's buckets and takes a token
 // from each only when every one has a token, so concurrent attempts on any
-// number of instances never overshoot a budget and a refused attempt takes
-// nothing. Record runs another script that gives tokens back (see
-// [Limiter.Record]); after a failure it makes no call.
+// number of instances never overshoot a failure budget and a refused
+// attempt takes nothing (the success bucket is only checked there). Record
+// runs another script that gives tokens back and counts a success (see
+// [Limiter.Record]); after a failure it makes no call. The known-device
+// check itself costs nothing here: authgate verifies the device token in
+// the instance and passes its id as [authgate.Attempt.Device].
 //
 // Every key expires when its bucket would be full again (at most Burst ×
-// Every: 15 minutes, 1 hour and 15 minutes with the defaults), so Redis
-// holds only recent failures. Key names are [DefaultKeyPrefix] + "l:" + a
+// Every: 15 minutes, 1 hour, 15 minutes, 15 minutes and 1 hour with the
+// defaults), so Redis holds only recent failures and successes. Key names are [DefaultKeyPrefix] + "l:" + a
 // letter + 22 characters of SHA-256 over the account and address, so no
 // username or address is stored and every key has the same size.
 //
@@ -67,11 +81,11 @@ type LimiterOptions struct {
 // sign-in with 503 (error=Busy): the limiter fails closed. It is safe for
 // concurrent use.
 type Limiter struct {
-	client          *redis.Client
-	prefix          string
-	timeout         time.Duration
-	pair, acct, ip  budget
-	allowS, recordS *redis.Script
+	client                          *redis.Client
+	prefix                          string
+	timeout                         time.Duration
+	pair, acct, ip, device, success budget
+	allowS, recordS                 *redis.Script
 }
 
 var _ authgate.Limiter = (*Limiter)(nil)
@@ -100,8 +114,8 @@ func newBudget(b, def authgate.AttemptBudget) budget {
 //go:embed allow.lua
 var allowLua string
 
-//go:embed refund.lua
-var refundLua string
+//go:embed settle.lua
+var settleLua string
 
 // NewLimiter returns a Limiter on client configured by opts, after loading
 // its scripts into Redis within opts.Timeout: an unreachable Redis is an
@@ -117,8 +131,10 @@ func NewLimiter(ctx context.Context, client *redis.Client, opts LimiterOptions) 
 		pair:    newBudget(opts.PerAccountAddress, defaultPerAccountAddress),
 		acct:    newBudget(opts.PerAccount, defaultPerAccount),
 		ip:      newBudget(opts.PerAddress, defaultPerAddress),
+		device:  newBudget(opts.PerAccountDevice, defaultPerAccountDevice),
+		success: newBudget(opts.PerAccountSuccess, defaultPerAccountSuccess),
 		allowS:  redis.NewScript(allowLua),
-		recordS: redis.NewScript(refundLua),
+		recordS: redis.NewScript(settleLua),
 	}
 	if l.prefix == "" {
 		l.prefix = DefaultKeyPrefix
@@ -136,26 +152,39 @@ func NewLimiter(ctx context.Context, client *redis.Client, opts LimiterOptions) 
 	return l, nil
 }
 
-// keys returns the Redis keys of a's buckets whose budget is on, with
-// their budgets: (account, address) and account only when a has an
-// account.
-func (l *Limiter) keys(a authgate.Attempt) (keys []string, budgets []budget) {
+// bucket is one of an attempt's buckets: its kind ('p' per account and
+// address, 'a' per account, 'i' per address, 'd' per account and device,
+// 's' successes per account), key and budget.
+type bucket struct {
+	kind byte
+	key  string
+	b    budget
+}
+
+// buckets returns a's buckets whose budget is on: its (account, device)
+// bucket for a known device; else its (account, address), account and
+// address buckets, and last its account's success bucket (the failure
+// buckets only when a has an account).
+func (l *Limiter) buckets(a authgate.Attempt) (failures []bucket, success *bucket) {
 	ip := a.AddrGroup()
+	add := func(kind byte, on budget, parts ...string) {
+		if !on.off {
+			failures = append(failures, bucket{kind, l.prefix + "l:" + string(kind) + ":" + hashKey(parts...), on})
+		}
+	}
+	if a.Device != "" {
+		add('d', l.device, a.Account) // an account's known devices share one budget
+		return failures, nil
+	}
 	if a.Account != "" {
-		if !l.pair.off {
-			keys = append(keys, l.prefix+"l:p:"+hashKey(a.Account, ip))
-			budgets = append(budgets, l.pair)
-		}
-		if !l.acct.off {
-			keys = append(keys, l.prefix+"l:a:"+hashKey(a.Account))
-			budgets = append(budgets, l.acct)
+		add('p', l.pair, a.Account, ip)
+		add('a', l.acct, a.Account)
+		if !l.success.off {
+			success = &bucket{'s', l.prefix + "l:s:" + hashKey(a.Account), l.success}
 		}
 	}
-	if !l.ip.off {
-		keys = append(keys, l.prefix+"l:i:"+hashKey(ip))
-		budgets = append(budgets, l.ip)
-	}
-	return keys, budgets
+	add('i', l.ip, ip)
+	return failures, success
 }
 
 func attemptMillis(a authgate.Attempt) int64 {
@@ -165,20 +194,28 @@ func attemptMillis(a authgate.Attempt) int64 {
 	return a.Time.UnixMilli()
 }
 
-// Allow takes one token from each of a's buckets when all of them have
-// one and returns 0; otherwise it takes none and returns how long until
-// every bucket has one again, rounded up to whole seconds. An empty
-// Account is budgeted per address only. A Redis failure or timeout is an
-// error wrapping [ErrUnavailable] (fail closed).
+// Allow takes one token from each of a's failure buckets when all of them
+// have one (and a stranger's account success bucket has one too) and
+// returns 0; otherwise it takes none and returns how long until every
+// bucket has one again, rounded up to whole seconds. A known device's
+// attempt falls under its account's device bucket only; an empty Account
+// is budgeted per address only. A Redis failure or timeout is an error
+// wrapping [ErrUnavailable] (fail closed).
 func (l *Limiter) Allow(ctx context.Context, a authgate.Attempt) (time.Duration, error) {
-	keys, budgets := l.keys(a)
+	failures, success := l.buckets(a)
+	keys := make([]string, 0, len(failures)+1)
+	args := make([]any, 0, 1+3*(len(failures)+1))
+	args = append(args, attemptMillis(a))
+	for _, b := range failures {
+		keys = append(keys, b.key)
+		args = append(args, b.b.burst, b.b.every, 1)
+	}
+	if success != nil {
+		keys = append(keys, success.key)
+		args = append(args, success.b.burst, success.b.every, 0)
+	}
 	if len(keys) == 0 {
 		return 0, nil
-	}
-	args := make([]any, 0, 1+2*len(budgets))
-	args = append(args, attemptMillis(a))
-	for _, b := range budgets {
-		args = append(args, b.burst, b.every)
 	}
 	ctx, cancel := context.WithTimeout(ctx, l.timeout)
 	defer cancel()
@@ -193,40 +230,40 @@ func (l *Limiter) Allow(ctx context.Context, a authgate.Attempt) (time.Duration,
 	return time.Duration(secs) * time.Second, nil
 }
 
-// Record settles an attempt Allow let through. After
-// [authgate.AttemptSucceeded] it gives back the tokens Allow took from the
-// per-account and per-address buckets and deletes the (account, address)
-// bucket, so only failures count; after [authgate.AttemptNotChecked] (the
-// attempt was refused before its password was checked) it gives back the
-// tokens of all three, resetting nothing; after [authgate.AttemptFailed]
-// it does nothing and makes no call. A Redis failure is an error wrapping
-// [ErrUnavailable]; authgate logs it, and the tokens stay taken.
+// Record settles an attempt Allow let through, as the [authgate.Limiter]
+// contract says. After a stranger's [authgate.AttemptSucceeded] it deletes
+// the (account, address) bucket, gives back the tokens Allow took from the
+// account's and the address's, and takes one from the account's success
+// bucket (a known device's success changes nothing); after [authgate.AttemptNotChecked] it gives back
+// every token Allow took; after [authgate.AttemptShed] every one but the
+// address's; after [authgate.AttemptFailed] it does nothing and makes no
+// call. A Redis failure is an error wrapping [ErrUnavailable]; authgate
+// logs it, and the tokens stay as they were.
 func (l *Limiter) Record(ctx context.Context, a authgate.Attempt, o authgate.Outcome) error {
-	if o != authgate.AttemptSucceeded && o != authgate.AttemptNotChecked {
+	if o != authgate.AttemptSucceeded && o != authgate.AttemptNotChecked && o != authgate.AttemptShed {
 		return nil
 	}
-	ip := a.AddrGroup()
+	failures, success := l.buckets(a)
 	var keys []string
-	// refund.lua: ARGV[1] now, ARGV[2] how many leading keys to delete,
-	// then the refill interval of each key given a token back.
-	args := []any{attemptMillis(a), 0}
-	if a.Account != "" {
-		if !l.pair.off {
-			keys = append(keys, l.prefix+"l:p:"+hashKey(a.Account, ip))
-			if o == authgate.AttemptSucceeded {
-				args[1] = 1
-			} else {
-				args = append(args, l.pair.every)
-			}
-		}
-		if !l.acct.off {
-			keys = append(keys, l.prefix+"l:a:"+hashKey(a.Account))
-			args = append(args, l.acct.every)
+	args := []any{attemptMillis(a)}
+	op := func(b bucket, what string) {
+		keys = append(keys, b.key)
+		args = append(args, what, b.b.every)
+	}
+	for _, b := range failures {
+		switch {
+		case o == authgate.AttemptSucceeded && b.kind == 'p':
+			op(b, "del") // a success resets the pair's failures
+		case o == authgate.AttemptSucceeded && b.kind == 'd':
+			// A known device's sign-in counts, success or not.
+		case o == authgate.AttemptShed && b.kind == 'i':
+			// The address floods the queue: its token stays taken.
+		default:
+			op(b, "give")
 		}
 	}
-	if !l.ip.off {
-		keys = append(keys, l.prefix+"l:i:"+hashKey(ip))
-		args = append(args, l.ip.every)
+	if o == authgate.AttemptSucceeded && success != nil {
+		op(*success, "take")
 	}
 	if len(keys) == 0 {
 		return nil

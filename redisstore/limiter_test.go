@@ -178,10 +178,13 @@ func TestLimiterMatchesMemoryLimiter(t *testing.T) {
 			PerAccountAddress: authgate.AttemptBudget{Burst: 2, Every: 3 * time.Second},
 			PerAccount:        authgate.AttemptBudget{Burst: 4, Every: 5 * time.Second},
 			PerAddress:        authgate.AttemptBudget{Burst: 3, Every: 7 * time.Second},
+			PerAccountDevice:  authgate.AttemptBudget{Burst: 2, Every: 4 * time.Second},
+			PerAccountSuccess: authgate.AttemptBudget{Burst: 3, Every: 6 * time.Second},
 		},
 	} {
 		mem := authgate.NewMemoryLimiter(authgate.MemoryLimiterOptions{
 			PerAccountAddress: budgets.PerAccountAddress, PerAccount: budgets.PerAccount, PerAddress: budgets.PerAddress,
+			PerAccountDevice: budgets.PerAccountDevice, PerAccountSuccess: budgets.PerAccountSuccess,
 		})
 		budgets.KeyPrefix = fmt.Sprintf("diff%d:", i)
 		red := newLimiter(t, c, budgets)
@@ -190,9 +193,12 @@ func TestLimiterMatchesMemoryLimiter(t *testing.T) {
 		addrs := []string{"192.0.2.1", "192.0.2.2", "2001:db8::1", "2001:db8::2:1"}
 		now := t0
 		ctx := context.Background()
-		for j := range 600 {
+		for j := range 1000 {
 			now = now.Add(time.Duration(rng.IntN(4000)) * time.Millisecond)
 			a := authgate.Attempt{Account: accounts[rng.IntN(len(accounts))], Addr: addrs[rng.IntN(len(addrs))], Time: now}
+			if a.Account != "" && rng.IntN(4) == 0 {
+				a.Device = []string{"dev-1", "dev-2"}[rng.IntN(2)]
+			}
 			want, _ := mem.Allow(ctx, a)
 			got, err := red.Allow(ctx, a)
 			if err != nil {
@@ -203,7 +209,7 @@ func TestLimiterMatchesMemoryLimiter(t *testing.T) {
 			}
 			if got == 0 {
 				o := []authgate.Outcome{authgate.AttemptFailed, authgate.AttemptFailed, authgate.AttemptFailed,
-					authgate.AttemptSucceeded, authgate.AttemptNotChecked}[rng.IntN(5)]
+					authgate.AttemptSucceeded, authgate.AttemptNotChecked, authgate.AttemptShed}[rng.IntN(6)]
 				mem.Record(ctx, a, o)
 				if err := red.Record(ctx, a, o); err != nil {
 					t.Fatal(err)
