@@ -41,7 +41,8 @@ var (
 // Session tokens never reach an adapter: authgate passes the SHA-256 hash
 // of a cookie's token, so the store holds nothing a stolen copy could sign
 // in with. Times are stored with at least millisecond precision; authgate
-// passes them in UTC.
+// passes them in UTC. An adapter may delete a session or a verification
+// token once it expired by the adapter's clock.
 //
 // Later features store more per user through optional interfaces that an
 // adapter may also implement ([PasswordAdapter], [SecondFactorAdapter],

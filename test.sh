@@ -9,7 +9,8 @@
 # of authgate's module too), the NextAuth token codecs in nextauth/, the
 # Next.js interop example in examples/nextauth-interop and the Redis stores
 # in redisstore/ (go-redis likewise; their integration tests start
-# redis-server). `go test ./...` alone covers only the root module.
+# redis-server) and the SQL adapter in sqlstore/ (SQLite and pgx; its tests
+# start PostgreSQL). `go test ./...` alone covers only the root module.
 set -euo pipefail
 cd "$(dirname "$0")"
-go test "$@" ./... ./cmd/authgate-demo/... ./bench/... ./providers/... ./nextauth/... ./examples/nextauth-interop/... ./redisstore/...
+go test "$@" ./... ./cmd/authgate-demo/... ./bench/... ./providers/... ./nextauth/... ./examples/nextauth-interop/... ./redisstore/... ./sqlstore/...

@@ -158,8 +158,11 @@ func (c *adapterCase) cancelled() context.Context {
 	return ctx
 }
 
-// base is a fixed time in UTC, whole milliseconds, for stored times.
-var base = time.Date(2026, 12, 3, 10, 30, 15, 123_000_000, time.UTC)
+// base is when the tests started, in UTC and whole milliseconds, for
+// stored times: an adapter may delete sessions and tokens that expired by
+// its own clock, so every expiry the tests store lies an hour or more
+// after it.
+var base = time.Now().UTC().Truncate(time.Millisecond)
 
 func randomHex(n int) string {
 	b := make([]byte, n)
@@ -485,14 +488,14 @@ var adapterTests = []struct {
 	{"a verification token is used once and keeps its expiry", func(t *testing.T, c *adapterCase) {
 		id := "email:" + c.email("judy")
 		h := tokenHash(randomHex(32))
-		c.wantErr("CreateVerificationToken", c.a.CreateVerificationToken(c.ctx(), authgate.VerificationToken{Identifier: id, TokenHash: h, Expires: base}), nil)
+		c.wantErr("CreateVerificationToken", c.a.CreateVerificationToken(c.ctx(), authgate.VerificationToken{Identifier: id, TokenHash: h, Expires: base.Add(time.Hour)}), nil)
 		_, err := c.a.UseVerificationToken(c.ctx(), id, tokenHash("wrong"))
 		c.wantErr("UseVerificationToken(wrong hash)", err, authgate.ErrNotFound)
 		_, err = c.a.UseVerificationToken(c.ctx(), "email:"+c.email("mallory"), h)
 		c.wantErr("UseVerificationToken(wrong identifier)", err, authgate.ErrNotFound)
 		got, err := c.a.UseVerificationToken(c.ctx(), id, h)
 		c.wantErr("UseVerificationToken", err, nil)
-		if got.Identifier != id || !bytes.Equal(got.TokenHash, h) || !got.Expires.Equal(base) {
+		if got.Identifier != id || !bytes.Equal(got.TokenHash, h) || !got.Expires.Equal(base.Add(time.Hour)) {
 			t.Errorf("UseVerificationToken: got %+v", *got)
 		}
 		_, err = c.a.UseVerificationToken(c.ctx(), id, h)
@@ -501,7 +504,7 @@ var adapterTests = []struct {
 	{"a new verification token ends the older ones of its identifier only", func(t *testing.T, c *adapterCase) {
 		id, reset := "email:"+c.email("ken"), "reset:"+c.email("ken")
 		old, resetHash, newer := tokenHash("old"+c.prefix), tokenHash("reset"+c.prefix), tokenHash("new"+c.prefix)
-		for _, vt := range []authgate.VerificationToken{{Identifier: id, TokenHash: old, Expires: base}, {Identifier: reset, TokenHash: resetHash, Expires: base}, {Identifier: id, TokenHash: newer, Expires: base}} {
+		for _, vt := range []authgate.VerificationToken{{Identifier: id, TokenHash: old, Expires: base.Add(time.Hour)}, {Identifier: reset, TokenHash: resetHash, Expires: base.Add(time.Hour)}, {Identifier: id, TokenHash: newer, Expires: base.Add(time.Hour)}} {
 			c.wantErr("CreateVerificationToken", c.a.CreateVerificationToken(c.ctx(), vt), nil)
 		}
 		_, err := c.a.UseVerificationToken(c.ctx(), id, old)
@@ -513,7 +516,7 @@ var adapterTests = []struct {
 	}},
 	{"concurrent uses of one verification token succeed once", func(t *testing.T, c *adapterCase) {
 		id, h := "email:"+c.email("leo"), tokenHash(randomHex(32))
-		c.wantErr("CreateVerificationToken", c.a.CreateVerificationToken(c.ctx(), authgate.VerificationToken{Identifier: id, TokenHash: h, Expires: base}), nil)
+		c.wantErr("CreateVerificationToken", c.a.CreateVerificationToken(c.ctx(), authgate.VerificationToken{Identifier: id, TokenHash: h, Expires: base.Add(time.Hour)}), nil)
 		wins := c.race("UseVerificationToken", 12, authgate.ErrNotFound, func(int) error {
 			_, err := c.a.UseVerificationToken(c.ctx(), id, h)
 			return err
@@ -529,7 +532,7 @@ var adapterTests = []struct {
 		}
 		_, err := c.a.UserByEmail(c.ctx(), e)
 		c.wantErr("UserByEmail after a cancelled CreateUser", err, authgate.ErrNotFound)
-		s := &authgate.AdapterSession{ID: c.name("s"), UserID: c.name("u"), TokenHash: tokenHash(c.prefix), Created: base, LastSeen: base, Expires: base}
+		s := &authgate.AdapterSession{ID: c.name("s"), UserID: c.name("u"), TokenHash: tokenHash(c.prefix), Created: base, LastSeen: base, Expires: base.Add(time.Hour)}
 		if err := c.a.CreateSession(c.cancelled(), s); err == nil {
 			t.Fatal("CreateSession with a cancelled context succeeded")
 		}
