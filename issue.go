@@ -21,7 +21,7 @@ func (a *Auth[T]) runJWT(ctx context.Context, p JWTParams[T]) (*Token[T], error)
 	if a.cfg.Callbacks.JWT == nil {
 		return p.Token, nil
 	}
-	id, auth := p.Token.ID, p.Token.AuthTime
+	id, auth, amr := p.Token.ID, p.Token.AuthTime, p.Token.AMR
 	tok, err := a.cfg.Callbacks.JWT(ctx, p)
 	if err != nil {
 		return nil, fmt.Errorf("%w: jwt (%s): %w", ErrCallback, p.Trigger, err)
@@ -29,7 +29,7 @@ func (a *Auth[T]) runJWT(ctx context.Context, p JWTParams[T]) (*Token[T], error)
 	if tok == nil || tok.Subject == "" {
 		return nil, fmt.Errorf("%w: jwt (%s) returned no token or an empty subject", ErrCallback, p.Trigger)
 	}
-	tok.ID, tok.AuthTime = id, auth
+	tok.ID, tok.AuthTime, tok.AMR = id, auth, amr
 	return tok, nil
 }
 
@@ -79,10 +79,11 @@ func (a *Auth[T]) encode(ctx context.Context, tok *Token[T]) (string, error) {
 	return v, nil
 }
 
-// issue stamps tok and writes it as the session cookie, clearing any
-// session cookie (or chunk) of r that the new set does not overwrite.
+// issue stamps tok, a new session, and writes it as the session cookie
+// (with an adapter, mint stores it first), clearing any session cookie (or
+// chunk) of r that the new set does not overwrite.
 func (a *Auth[T]) issue(w http.ResponseWriter, r *http.Request, tok *Token[T]) error {
-	v, err := a.encode(r.Context(), tok)
+	v, err := a.mint(r.Context(), r, tok)
 	if err != nil {
 		return err
 	}
@@ -91,13 +92,23 @@ func (a *Auth[T]) issue(w http.ResponseWriter, r *http.Request, tok *Token[T]) e
 
 // reissue runs the JWT callback with trigger (and the client's data for
 // an update) on a copy of tok and sets the cookie again, with new issue and
-// expiry times that never pass the absolute lifetime.
-func (a *Auth[T]) reissue(ctx context.Context, w http.ResponseWriter, r *http.Request, tok *Token[T], trigger Trigger, data json.RawMessage) (*Token[T], error) {
+// expiry times that never pass the absolute lifetime. A database session
+// (raw is its cookie value) keeps its cookie value: the new token goes to
+// its row.
+func (a *Auth[T]) reissue(ctx context.Context, w http.ResponseWriter, r *http.Request, raw string, tok *Token[T], trigger Trigger, data json.RawMessage) (*Token[T], error) {
 	next, err := a.runJWT(ctx, JWTParams[T]{Token: cloneToken(tok), Trigger: trigger, Data: data})
 	if err != nil {
 		return nil, err
 	}
-	if err := a.issue(w, r, next); err != nil {
+	if a.cfg.DatabaseSessions {
+		err = a.storeDB(ctx, w, r, raw, next)
+	} else {
+		var v string
+		if v, err = a.encode(ctx, next); err == nil {
+			err = a.setSessionCookies(w, r, v, time.Unix(next.ExpiresAt, 0), time.Unix(next.IssuedAt, 0))
+		}
+	}
+	if err != nil {
 		return nil, err
 	}
 	return next, nil
@@ -110,7 +121,8 @@ func (a *Auth[T]) reissue(ctx context.Context, w http.ResponseWriter, r *http.Re
 // [Auth.SignIn], which also clears stale cookies and rotates the CSRF
 // token. Usually it returns one cookie; large sessions are chunked. It
 // returns an error wrapping [ErrInvalidUser], [ErrCallback],
-// [ErrSessionTooLarge] or [ErrConfig].
+// [ErrSessionTooLarge], [ErrConfig] or, with [Config.Adapter], [ErrStore]
+// (the session could not be stored).
 func (a *Auth[T]) NewSessionCookies(ctx context.Context, u *User[T]) ([]*http.Cookie, error) {
 	if u == nil || u.ID == "" {
 		return nil, fmt.Errorf("%w: no ID", ErrInvalidUser)
@@ -120,7 +132,7 @@ func (a *Auth[T]) NewSessionCookies(ctx context.Context, u *User[T]) ([]*http.Co
 	if err != nil {
 		return nil, err
 	}
-	v, err := a.encode(ctx, tok)
+	v, err := a.mint(ctx, nil, tok)
 	if err != nil {
 		return nil, err
 	}
@@ -145,5 +157,6 @@ func tokenFromUser[T any](u *User[T]) *Token[T] {
 func cloneToken[T any](tok *Token[T]) *Token[T] {
 	c := *tok
 	c.Roles = slices.Clone(tok.Roles)
+	c.AMR = slices.Clone(tok.AMR)
 	return &c
 }

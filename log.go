@@ -26,10 +26,12 @@ const (
 	noisyCSRF              // csrf_refused
 	noisyBadRequest        // bad_request
 	noisyOAuth             // oauth_callback_refused (oauth.go)
+	noisyFault             // a store fault (devices.go, dbsession.go)
+	noisyCheck             // check_refused: a check cookie used again (check.go)
 	noisyKinds
 )
 
-var noisyEvents = [noisyKinds]string{"session_rejected", "csrf_refused", "bad_request", "oauth_callback_refused"}
+var noisyEvents = [noisyKinds]string{"session_rejected", "csrf_refused", "bad_request", "oauth_callback_refused", "session_fault", "check_refused"}
 
 // noisyPerSecond is how many events of one kind are logged in one second
 // of the Auth's clock; the rest are counted, and the count is logged as one

@@ -115,8 +115,13 @@ func (a *Auth[T]) loadValue(w http.ResponseWriter, r *http.Request, raw string, 
 		return nil, err
 	}
 	ctx := r.Context()
-	tok, err := a.decodeToken(raw)
 	now := a.now()
+	var tok *Token[T]
+	if a.cfg.DatabaseSessions {
+		tok, err = a.dbToken(ctx, raw, now)
+	} else {
+		tok, err = a.decodeToken(raw)
+	}
 	if err == nil {
 		err = a.checkToken(ctx, tok, now)
 	}
@@ -124,7 +129,10 @@ func (a *Auth[T]) loadValue(w http.ResponseWriter, r *http.Request, raw string, 
 		trigger = TriggerRefresh
 	}
 	if err == nil && w != nil && trigger != "" {
-		tok, err = a.reissue(ctx, w, r, tok, trigger, data)
+		tok, err = a.reissue(ctx, w, r, raw, tok, trigger, data)
+	}
+	if err == nil && (w != nil || !a.cfg.DatabaseSessions) {
+		a.touch(w, r, raw, tok, now)
 	}
 	var s *Session[T]
 	if err == nil {
@@ -221,7 +229,7 @@ func (a *Auth[T]) buildSession(ctx context.Context, tok *Token[T]) (*Session[T],
 		return nil, fmt.Errorf("%w: session callback returned nil", ErrCallback)
 	}
 	// The identity of the session is authgate's, whatever the callback did.
-	out.id, out.authTime, out.issuedAt = s.id, s.authTime, s.issuedAt
+	out.id, out.authTime, out.issuedAt, out.amr = s.id, s.authTime, s.issuedAt, s.amr
 	return out, nil
 }
 
