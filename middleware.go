@@ -243,7 +243,7 @@ func (a *Auth[T]) reject(w http.ResponseWriter, r *http.Request, err error) {
 	a.logNoisy(r.Context(), noisySession, level, "authgate: session cookie rejected",
 		slog.String("event", "session_rejected"), slog.String("reason", err.Error()),
 		slog.String("path", clip(r.URL.Path)))
-	if w != nil {
+	if w != nil && !isFault(err) {
 		a.deleteSessionCookies(w, r, nil)
 	}
 }
