@@ -83,7 +83,9 @@ func scsVariant(ctx context.Context, db *sql.DB) (AdapterVariant, error) {
 	sm.Store = &countingSCS{PostgresStore: postgresstore.NewWithCleanupInterval(db, 0), n: n}
 	sm.Lifetime = 24 * time.Hour
 	sm.Cookie.Name = "session"
-	sm.ErrorFunc = func(w http.ResponseWriter, r *http.Request, err error) { http.Error(w, err.Error(), http.StatusInternalServerError) }
+	sm.ErrorFunc = func(w http.ResponseWriter, r *http.Request, err error) {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+	}
 	claims := TestClaims(time.Now())
 	c, err := sm.Load(ctx, "")
 	if err != nil {
