@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"time"
 )
 
 // SignOut ends the session of r as POST /signout does: the session is
@@ -39,8 +38,7 @@ func (a *Auth[T]) SignOut(w http.ResponseWriter, r *http.Request) error {
 		// revoked as long as any copy could still be valid, which is at
 		// most MaxAge from now (no copy can be re-issued once it is
 		// revoked), and never past the absolute lifetime.
-		until := min(a.now().Add(a.cfg.MaxAge+clockSkew).Unix(), tok.AuthTime+int64(a.cfg.MaxLifetime/time.Second))
-		if rerr := a.cfg.Revocations.RevokeSession(ctx, tok.ID, tok.Subject, time.Unix(until, 0)); rerr != nil {
+		if rerr := a.cfg.Revocations.RevokeSession(ctx, tok.ID, tok.Subject, a.revokeUntil(tok.AuthTime)); rerr != nil {
 			err = fmt.Errorf("%w: revoke session: %w", ErrStore, rerr)
 			a.logDecision(ctx, slog.LevelError, "authgate: revoke session failed",
 				slog.String("event", "signout_error"), slog.String("reason", err.Error()))
