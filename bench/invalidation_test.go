@@ -10,8 +10,8 @@ package bench_test
 
 import (
 	"context"
-	"fmt"
 	"database/sql"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
