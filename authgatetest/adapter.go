@@ -41,30 +41,39 @@ func TestAdapter(t *testing.T, newAdapter func(t *testing.T) authgate.Adapter) {
 			tt.run(t, &adapterCase{t: t, a: newAdapter(t), prefix: randomHex(6) + "-"})
 		})
 	}
-	t.Run("password hashes", func(t *testing.T) {
-		c := &adapterCase{t: t, a: newAdapter(t), prefix: randomHex(6) + "-"}
-		pa, ok := c.a.(authgate.PasswordAdapter)
-		if !ok {
-			t.Skip("the adapter does not implement authgate.PasswordAdapter")
-		}
-		testPasswords(c, pa)
-	})
-	t.Run("second factors", func(t *testing.T) {
-		c := &adapterCase{t: t, a: newAdapter(t), prefix: randomHex(6) + "-"}
-		sa, ok := c.a.(authgate.SecondFactorAdapter)
-		if !ok {
-			t.Skip("the adapter does not implement authgate.SecondFactorAdapter")
-		}
-		testSecondFactors(c, sa)
-	})
-	t.Run("passkeys", func(t *testing.T) {
-		c := &adapterCase{t: t, a: newAdapter(t), prefix: randomHex(6) + "-"}
-		pa, ok := c.a.(authgate.PasskeyAdapter)
-		if !ok {
-			t.Skip("the adapter does not implement authgate.PasskeyAdapter")
-		}
-		testPasskeys(c, pa)
-	})
+	optional := []struct {
+		name, iface string
+		run         func(c *adapterCase) bool
+	}{
+		{"password hashes", "PasswordAdapter", func(c *adapterCase) bool {
+			pa, ok := c.a.(authgate.PasswordAdapter)
+			if ok {
+				testPasswords(c, pa)
+			}
+			return ok
+		}},
+		{"second factors", "SecondFactorAdapter", func(c *adapterCase) bool {
+			sa, ok := c.a.(authgate.SecondFactorAdapter)
+			if ok {
+				testSecondFactors(c, sa)
+			}
+			return ok
+		}},
+		{"passkeys", "PasskeyAdapter", func(c *adapterCase) bool {
+			pa, ok := c.a.(authgate.PasskeyAdapter)
+			if ok {
+				testPasskeys(c, pa)
+			}
+			return ok
+		}},
+	}
+	for _, o := range optional {
+		t.Run(o.name, func(t *testing.T) {
+			if !o.run(&adapterCase{t: t, a: newAdapter(t), prefix: randomHex(6) + "-"}) {
+				t.Skip("the adapter does not implement authgate." + o.iface)
+			}
+		})
+	}
 }
 
 // adapterCase is one subtest's adapter and its private name space.

@@ -12,19 +12,12 @@ import (
 	"github.com/authgate/authgate/sqlstore/pgtest"
 )
 
-// pg is the PostgreSQL server of the adapter benchmarks, started by the
-// first that needs it.
-var pg struct {
-	once sync.Once
-	srv  *pgtest.Server
-	err  error
-}
+// pg is the PostgreSQL server the package's tests share.
+var pg pgtest.Shared
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if pg.srv != nil {
-		pg.srv.Close()
-	}
+	pg.Close()
 	os.Exit(code)
 }
 
@@ -32,9 +25,8 @@ func TestMain(m *testing.M) {
 // databases of the package's PostgreSQL server.
 func adapterVariants(tb testing.TB) []bench.AdapterVariant {
 	tb.Helper()
-	pg.once.Do(func() { pg.srv, pg.err = pgtest.New() })
-	pgtest.Check(tb, pg.err)
-	vs, closeAll, err := bench.AdapterVariants(tb.Context(), time.Now(), pg.srv.NewDatabase(tb), pg.srv.NewDatabase(tb))
+	srv := pg.Server(tb)
+	vs, closeAll, err := bench.AdapterVariants(tb.Context(), time.Now(), srv.NewDatabase(tb), srv.NewDatabase(tb))
 	if err != nil {
 		tb.Fatalf("building the database-session variants: %v", err)
 	}

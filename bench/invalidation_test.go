@@ -24,7 +24,6 @@ import (
 	"github.com/authgate/authgate/bench"
 	"github.com/authgate/authgate/redisstore/redistest"
 	"github.com/authgate/authgate/sqlstore"
-	"github.com/authgate/authgate/sqlstore/pgtest"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -41,9 +40,7 @@ func quantiles(b *testing.B, delays []time.Duration) {
 }
 
 func pgURL(b *testing.B) string {
-	pg.once.Do(func() { pg.srv, pg.err = pgtest.New() })
-	pgtest.Check(b, pg.err)
-	return pg.srv.NewDatabase(b)
+	return pg.Server(b).NewDatabase(b)
 }
 
 // BenchmarkDeviceEndedDelay: per iteration, a new user's "phone" session is

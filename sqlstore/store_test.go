@@ -30,19 +30,12 @@ func openSQLite(t *testing.T) (*sqlstore.Store, string) {
 	return s, path
 }
 
-// pg is one PostgreSQL server for every test of the package that needs
-// one, started lazily by the first.
-var pg struct {
-	once sync.Once
-	srv  *pgtest.Server
-	err  error
-}
+// pg is the PostgreSQL server the package's tests share.
+var pg pgtest.Shared
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if pg.srv != nil {
-		pg.srv.Close()
-	}
+	pg.Close()
 	os.Exit(code)
 }
 
@@ -50,9 +43,7 @@ func TestMain(m *testing.M) {
 // PostgreSQL server.
 func postgresURL(t *testing.T) string {
 	t.Helper()
-	pg.once.Do(func() { pg.srv, pg.err = pgtest.New() })
-	pgtest.Check(t, pg.err)
-	return pg.srv.NewDatabase(t)
+	return pg.Server(t).NewDatabase(t)
 }
 
 func openPostgres(t *testing.T, opts sqlstore.Options) *sqlstore.Store {
@@ -206,18 +197,18 @@ func TestAStoppedServerIsAFaultAndTheStoreRecovers(t *testing.T) {
 	if err := s.CreateUser(t.Context(), u); err != nil {
 		t.Fatal(err)
 	}
-	pg.srv.Stop()
+	pg.Server(t).Stop()
 	restarted := false
 	defer func() {
 		if !restarted {
-			pg.srv.Restart(t)
+			pg.Server(t).Restart(t)
 		}
 	}()
 	_, err = s.User(context.Background(), u.ID)
 	if err == nil || errors.Is(err, authgate.ErrNotFound) || errors.Is(err, authgate.ErrConflict) {
 		t.Fatalf("User while the server is down: got %v, want a fault", err)
 	}
-	pg.srv.Restart(t)
+	pg.Server(t).Restart(t)
 	restarted = true
 	var got *authgate.AdapterUser
 	for range 50 { // the pool drops its dead connections and dials again
@@ -242,9 +233,9 @@ func TestAHungServerIsBoundedByTheTimeout(t *testing.T) {
 	if err := s.CreateUser(t.Context(), u); err != nil {
 		t.Fatal(err)
 	}
-	pg.srv.Pause(t)
+	pg.Server(t).Pause(t)
 	_, err = s.User(context.Background(), u.ID) // no deadline of its own
-	pg.srv.Resume(t)
+	pg.Server(t).Resume(t)
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("User while the server hangs: got %v, want the store's timeout (context.DeadlineExceeded)", err)
 	}

@@ -132,6 +132,31 @@ func New() (*Server, error) {
 	return nil, fmt.Errorf("pgtest: start postgres: %w", err)
 }
 
+// Shared is one server for a whole test binary, started when a test first
+// asks for it: a package's tests share it through a package variable, and
+// its TestMain closes it after m.Run. The zero value is ready to use.
+type Shared struct {
+	once sync.Once
+	srv  *Server
+	err  error
+}
+
+// Server returns the shared server, starting it on the first call; it ends
+// tb as [Check] does when the server cannot start.
+func (s *Shared) Server(tb testing.TB) *Server {
+	tb.Helper()
+	s.once.Do(func() { s.srv, s.err = New() })
+	Check(tb, s.err)
+	return s.srv
+}
+
+// Close stops the shared server, if it was started.
+func (s *Shared) Close() {
+	if s.srv != nil {
+		s.srv.Close()
+	}
+}
+
 // Close stops the server and removes its directory.
 func (s *Server) Close() {
 	s.Stop()
