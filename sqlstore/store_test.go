@@ -246,6 +246,32 @@ func TestAHungServerIsBoundedByTheTimeout(t *testing.T) {
 
 func sha256Of(s string) [32]byte { return sha256.Sum256([]byte(s)) }
 
+func TestUsersListsTheStoredUsersOldestFirst(t *testing.T) {
+	s, _ := openSQLite(t)
+	start := time.Now().Truncate(time.Millisecond)
+	for i, name := range []string{"b", "a", "c"} {
+		if err := s.CreateUser(t.Context(), &authgate.AdapterUser{Name: name, Created: start.Add(time.Duration(i) * time.Second)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tt := range []struct {
+		limit int
+		want  []string
+	}{{0, []string{"b", "a", "c"}}, {2, []string{"b", "a"}}} {
+		users, err := s.Users(t.Context(), tt.limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, u := range users {
+			got = append(got, u.Name)
+		}
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("Users(%d): got %v, want %v", tt.limit, got, tt.want)
+		}
+	}
+}
+
 func TestOpenRefusesAnEmptyName(t *testing.T) {
 	if _, err := sqlstore.Open(t.Context(), "", sqlstore.Options{}); err == nil {
 		t.Fatal("Open(\"\") succeeded")

@@ -191,3 +191,31 @@ func (s *Store) SetPasswordHash(ctx context.Context, userID, hash string) error 
 	}
 	return err
 }
+
+// Users returns the stored users, oldest first, at most limit of them
+// (every one for limit ≤ 0): for an admin page. It is not part of the
+// [authgate.Adapter] contract.
+func (s *Store) Users(ctx context.Context, limit int) ([]authgate.AdapterUser, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	q := `SELECT ` + userColumns + ` FROM authgate_users ORDER BY created, id`
+	args := []any{}
+	if limit > 0 {
+		q += ` LIMIT ?`
+		args = append(args, limit)
+	}
+	rows, err := s.db.QueryContext(ctx, s.q(q), args...)
+	if err != nil {
+		return nil, classify(err)
+	}
+	defer rows.Close()
+	var out []authgate.AdapterUser
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *u)
+	}
+	return out, rows.Err()
+}
