@@ -15,6 +15,7 @@ import (
 // for concurrent use; its configuration is fixed at construction.
 type Auth[T any] struct {
 	cfg Config[T]
+	key *contextKey // this Auth's context key (context.go)
 
 	origin   string // "https://example.com"
 	basePath string // "/api/auth"
@@ -42,12 +43,17 @@ type Auth[T any] struct {
 	handler http.Handler
 }
 
+// hostPrefix is the cookie-name prefix browsers accept only on a Secure,
+// Path=/ cookie without Domain, set by the host itself.
+const hostPrefix = "__Host-"
+
 // New validates cfg, fills in its defaults and returns an Auth. It returns
 // an error wrapping [ErrConfig] when a secret is missing or shorter than 32
 // bytes, when URL is missing or not an absolute http(s) origin, when
 // BasePath or Pages are not clean paths, when Authorize is nil and no
-// Providers are set, when a provider's id is invalid or repeated, or when the
-// session timeouts contradict each other.
+// Providers are set, when a provider's id is invalid or repeated, when the
+// session timeouts contradict each other, or when Revocations' horizon
+// ([RevocationStore.Horizon]) is shorter than MaxLifetime.
 func New[T any](cfg Config[T]) (*Auth[T], error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
@@ -58,9 +64,13 @@ func New[T any](cfg Config[T]) (*Auth[T], error) {
 	if cfg.Revocations == nil {
 		cfg.Revocations = NewMemoryRevocationStore(MemoryRevocationOptions{Now: cfg.Now, Logger: cfg.Logger, MaxAge: cfg.MaxAge, MaxLifetime: cfg.MaxLifetime})
 	}
+	if h := cfg.Revocations.Horizon(); h < cfg.MaxLifetime {
+		return nil, fmt.Errorf("%w: Revocations keeps revocations for sessions of up to %v, shorter than MaxLifetime (%v): it would accept signed-out sessions again before they expire; give the store the same MaxLifetime", ErrConfig, h, cfg.MaxLifetime)
+	}
 	u, _ := url.Parse(cfg.URL) // validated above
 	a := &Auth[T]{
 		cfg:      cfg,
+		key:      new(contextKey),
 		origin:   strings.ToLower(u.Scheme) + "://" + strings.ToLower(u.Host),
 		basePath: cfg.BasePath,
 		secure:   strings.EqualFold(u.Scheme, "https"),
@@ -69,14 +79,6 @@ func New[T any](cfg Config[T]) (*Auth[T], error) {
 		errorFn:  cfg.ErrorHandler,
 	}
 	a.audience = a.origin
-	a.sessionCookie = cfg.SessionCookieName
-	a.csrfCookie = "authgate.csrf-token"
-	a.callbackCookie = "authgate.callback-url"
-	if a.secure {
-		a.sessionCookie = "__Secure-" + a.sessionCookie
-		a.csrfCookie = "__Host-" + a.csrfCookie
-		a.callbackCookie = "__Secure-" + a.callbackCookie
-	}
 
 	secrets := make([][]byte, len(cfg.Secrets))
 	for i, s := range cfg.Secrets {
@@ -103,6 +105,22 @@ func New[T any](cfg Config[T]) (*Auth[T], error) {
 	}
 	a.checkCodec = newCheckCodec(cfg.Secrets)
 	a.initSessions()
+	// On https every cookie authgate names is __Host-: Secure, Path=/ and
+	// no Domain, so no sibling subdomain can plant one. The one
+	// exception is a shared codec's session cookie, which must keep the
+	// name the other app (NextAuth) gives it: __Secure- (SECURITY.md).
+	a.sessionCookie = cfg.SessionCookieName
+	a.csrfCookie = "authgate.csrf-token"
+	a.callbackCookie = "authgate.callback-url"
+	if a.secure {
+		sessionPrefix := hostPrefix
+		if a.shared {
+			sessionPrefix = "__Secure-"
+		}
+		a.sessionCookie = sessionPrefix + a.sessionCookie
+		a.csrfCookie = hostPrefix + a.csrfCookie
+		a.callbackCookie = hostPrefix + a.callbackCookie
+	}
 
 	a.cop = http.NewCrossOriginProtection()
 	if err := a.cop.AddTrustedOrigin(a.origin); err != nil {

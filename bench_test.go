@@ -30,7 +30,7 @@ func (s *benchSink) WriteString(str string) (int, error) {
 func (s *benchSink) reset() { clear(s.header); s.code = 0 }
 
 // benchAuth returns an Auth as an app configures it, the guarded handler
-// that reads the role through FromContext, and n distinct valid session
+// that reads the role through Auth.FromContext, and n distinct valid session
 // cookies (each one cookie; n = 0 mints none).
 func benchAuth(tb testing.TB, n int) (http.Handler, []*http.Cookie) {
 	tb.Helper()
@@ -44,7 +44,7 @@ func benchAuth(tb testing.TB, n int) (http.Handler, []*http.Cookie) {
 		tb.Fatal(err)
 	}
 	final := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s, ok := FromContext[struct{}](r.Context())
+		s, ok := a.FromContext(r.Context())
 		if !ok || s.User.Role != "admin" {
 			w.WriteHeader(http.StatusUnauthorized)
 			return

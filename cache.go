@@ -14,7 +14,7 @@ import (
 // Verifying a session cookie cold costs base64, a MAC, AES and JSON on
 // every request, although the same browser sends the same cookie value
 // until it is re-issued. tokenCache remembers the tokens that already passed
-// [Auth.decodeToken]'s MAC and decryption, keyed by a keyed 128-bit hash
+// decodeToken's MAC and decryption, keyed by a keyed 128-bit hash
 // of the exact cookie value, so the next request with that value skips all
 // of it.
 //

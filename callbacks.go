@@ -10,7 +10,9 @@ import (
 // field means the documented default. Every callback receives the request's
 // context first and a typed parameter struct, and may return an error; an
 // error always fails closed (the sign-in is refused, or the request is
-// anonymous) and is logged, never shown to the client.
+// refused without a session) and is logged, never shown to the client. An
+// error on a request that carries a session is a fault, not a verdict on
+// its cookie: the cookie is kept (see [Auth.Middleware]).
 //
 // Callbacks run on the request's goroutine and may be called concurrently
 // for different requests.

@@ -29,22 +29,33 @@ type Codec interface {
 // [CodecDescriber]. Its zero value, which a Codec without CodecInfo gets,
 // is the cautious one: no cache, only tokens of authgate's own shape.
 type CodecInfo struct {
-	// Pure reports that Decode's result depends only on its arguments for
-	// the codec's whole life (keys fixed at construction, no denylist of
-	// its own), so authgate may remember verified tokens in its warm cache.
+	// Pure reports that a value Decode accepts, it accepts with the same
+	// result for the codec's whole life (keys fixed at construction, no
+	// denylist of its own; a value refused until a time it names, such as
+	// a JWT's "nbf", may be accepted later), so authgate may remember
+	// verified tokens in its warm cache.
 	Pure bool
 
 	// Shared reports that another application holding the same secret (a
-	// Next.js app with NextAuth) mints tokens this codec decodes. authgate
+	// Next.js app with NextAuth) mints tokens this codec decodes, and
+	// re-issues tokens without asking authgate's revocation store. authgate
 	// then accepts tokens without its own claims, with these defaults: a
 	// token without "aud" belongs to this deployment (the secret, and for
 	// Auth.js the cookie name, already bind it); a token without
-	// "auth_time" counts as signed in at its "iat" (authgate writes that
-	// time as auth_time when it re-issues the token, so it stays fixed from
-	// then on); and a session id ("jti") may be any 1 to 64 characters of
-	// the base64url alphabet (NextAuth's are UUIDs), not only authgate's own
-	// 22. A present "aud" must still be this deployment's, and every time
-	// rule and revocation applies as to authgate's own tokens.
+	// "auth_time" counts as signed in at its "iat" for the time rules
+	// (authgate writes that time as auth_time when it re-issues the token,
+	// so it stays fixed from then on), but since the other app moves "iat"
+	// forward at every re-issue, every revocation mark of its subject
+	// ([Auth.SignOutEverywhere]) refuses it, whatever its "iat"; and a
+	// session id may be any 1 to 64 characters of the base64url alphabet
+	// (NextAuth's are UUIDs), not only authgate's own 22. A revocation is
+	// kept until the session's absolute end (auth_time + MaxLifetime), not
+	// MaxAge after the sign-out, since the other app keeps re-issuing
+	// copies. The codec must give every copy of one session the same id,
+	// also those the other app re-issued (the nextauth codecs read "sid",
+	// or derive an id from what NextAuth copies). A present "aud" must
+	// still be this deployment's, and every time rule and revocation
+	// applies as to authgate's own tokens.
 	Shared bool
 }
 

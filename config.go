@@ -11,9 +11,10 @@ import (
 	"time"
 )
 
-// Config configures an [Auth]. Its zero value is not usable: Secrets, URL
-// and Authorize are required. Every other field is optional and its zero
-// value is the documented, secure default. [New] copies the Config; changing
+// Config configures an [Auth]. Its zero value is not usable: Secrets and
+// URL are required, and so is Authorize or Providers (at least one way to
+// sign in). Every other field is optional and its zero value is the
+// documented, secure default. [New] copies the Config; changing
 // it afterwards has no effect.
 type Config[T any] struct {
 	// Secrets sign and encrypt everything authgate mints. The first secret
@@ -29,7 +30,8 @@ type Config[T any] struct {
 	// __Secure-/__Host- cookie prefixes (https), prefixes every URL authgate
 	// emits, and is the only origin the default redirect policy allows. The
 	// Host and X-Forwarded-* headers never override it. It must be an
-	// absolute http or https URL without path, query or user info. Required.
+	// absolute http or https URL with a host and without path, query or user
+	// info. Required.
 	URL string
 
 	// BasePath is where [Auth.Handler] is mounted. The default is
@@ -100,7 +102,11 @@ type Config[T any] struct {
 
 	// SessionCookieName names the session cookie; a session too large for
 	// one cookie is split into name.0, name.1, … (see MaxCookieChunks). On
-	// https the name gets the "__Secure-" prefix. The default is
+	// https the name gets the "__Host-" prefix, so no sibling subdomain
+	// can plant it; with a codec whose [CodecInfo] says Shared (the
+	// module github.com/authgate/authgate/nextauth) it gets "__Secure-"
+	// instead, the name NextAuth gives it (SECURITY.md says what that
+	// leaves open). The default is
 	// "authgate.session-token". To share sessions with a Next.js app on the
 	// same site, use NextAuth's name, "next-auth.session-token" (v4) or
 	// "authjs.session-token" (Auth.js v5), together with the matching Codec
@@ -115,9 +121,9 @@ type Config[T any] struct {
 	// "Authorization: Bearer <token>" header (the token URL-encoded or not,
 	// as NextAuth's getToken reads it) when the request carries no session
 	// cookie, for server-to-server calls such as a Next.js server calling a
-	// Go API on behalf of its user. A bearer session is only read: it is
-	// never re-issued, and a refused one clears nothing. The default (false)
-	// ignores the header.
+	// Go API on behalf of its user. A bearer session is never re-issued,
+	// and a refused one clears nothing; [Auth.SignOut] revokes it. The
+	// default (false) ignores the header.
 	AcceptBearer bool
 
 	// Hasher hashes and compares passwords. The default is [BcryptHasher]
@@ -125,12 +131,17 @@ type Config[T any] struct {
 	Hasher PasswordHasher
 
 	// Limiter throttles sign-in attempts per account and per client
-	// address before any password work. The default is an in-memory limiter
-	// (see [NewMemoryLimiter]); [NoLimiter] switches throttling off.
+	// address before any password work, and OAuth callbacks per client
+	// address before any request to the provider. The default is an
+	// in-memory limiter (see [NewMemoryLimiter]); [NoLimiter] switches
+	// throttling off.
 	Limiter Limiter
 
 	// Revocations remembers signed-out sessions server-side. The default is
-	// an in-memory store (see [NewMemoryRevocationStore]).
+	// an in-memory store (see [NewMemoryRevocationStore]) given MaxAge and
+	// MaxLifetime. A store of your own must keep revocations as long as
+	// sessions live: [New] refuses one whose Horizon is shorter than
+	// MaxLifetime.
 	Revocations RevocationStore
 
 	// Adapter stores users, the accounts that sign them in, sessions and
@@ -248,7 +259,7 @@ const (
 	DefaultMaxLifetime     = 90 * 24 * time.Hour
 	DefaultMaxCookieChunks = 4
 	// DefaultSessionCookieName is the session cookie's name, before the
-	// __Secure- prefix https adds.
+	// __Host- prefix https adds.
 	DefaultSessionCookieName = "authgate.session-token"
 	DefaultMaxBodyBytes      = 16 << 10
 	DefaultMaxHashWait       = 3 * time.Second
@@ -277,6 +288,9 @@ func (c *Config[T]) validate() error {
 	u, err := url.Parse(c.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Opaque != "" {
 		return bad("URL %q is not an absolute http or https URL", c.URL)
+	}
+	if u.Hostname() == "" {
+		return bad("URL %q has no host: name the one browsers use, such as http://localhost:3000", c.URL)
 	}
 	if u.User != nil || u.RawQuery != "" || u.Fragment != "" || (u.Path != "" && u.Path != "/") {
 		return bad("URL %q must be an origin only (no user info, path, query or fragment); put the mount path in BasePath", c.URL)

@@ -25,6 +25,8 @@ func TestNewRefusesBadConfig(t *testing.T) {
 		{"No URL", authgate.Config[claims]{Secrets: []string{secretA}, Authorize: authorize}},
 		{"A relative URL", authgate.Config[claims]{Secrets: []string{secretA}, URL: "/app", Authorize: authorize}},
 		{"A URL with a path", authgate.Config[claims]{Secrets: []string{secretA}, URL: "http://x/app", Authorize: authorize}},
+		{"A URL without a host", authgate.Config[claims]{Secrets: []string{secretA}, URL: "http://:3007", Authorize: authorize}},
+		{"A URL with only a port and a slash", authgate.Config[claims]{Secrets: []string{secretA}, URL: "https://:443/", Authorize: authorize}},
 		{"A non-http URL", authgate.Config[claims]{Secrets: []string{secretA}, URL: "ftp://x", Authorize: authorize}},
 		{"A base path without a slash", authgate.Config[claims]{Secrets: []string{secretA}, URL: "http://x", BasePath: "api/auth", Authorize: authorize}},
 		{"A base path ending in a slash", authgate.Config[claims]{Secrets: []string{secretA}, URL: "http://x", BasePath: "/api/auth/", Authorize: authorize}},

@@ -2,38 +2,60 @@ package authgate
 
 import "context"
 
-// ctxKey is the context key of the session. It is unexported, so only
-// NewContext can set it.
-type ctxKey struct{}
+// Sessions in the context. Every Auth has a context key of its own, as
+// scs has one per session manager: a session one Auth verified is
+// invisible to every other Auth in the program, also to one of the same
+// claim type with other secrets or another cookie name (an admin site
+// beside a user site), so each Auth's Session, FromContext, Check and
+// guards see only the sessions it verified.
 
-// anonymous marks a request the middleware already examined and found
-// without a valid session, so the guards do not decode its cookie again.
-type anonymous struct{}
+// contextKey is the type of an Auth's context key: a pointer to a value
+// of it that only that Auth holds. It is not empty, so that two keys are
+// never the same pointer.
+type contextKey struct{ _ byte }
 
-// NewContext returns a copy of ctx carrying s. The middleware calls it;
-// tests and other entry points (a WebSocket upgrade, a background job) may
-// too.
-func NewContext[T any](ctx context.Context, s *Session[T]) context.Context {
-	return context.WithValue(ctx, ctxKey{}, s)
+// examinedState marks a request an Auth's middleware already examined and
+// found without a valid session, so its guards do not decode the cookie
+// again. fault is set when no verdict was reached because a store or a
+// callback failed (see isFault); the guards then answer 503 instead of
+// asking the user to sign in.
+type examinedState struct{ fault error }
+
+// NewContext returns a copy of ctx carrying s as a session of a: a's
+// [Auth.Session], [Auth.FromContext] and guards then return it, and no
+// other Auth sees it. The middleware calls it with the sessions it
+// verified. An app calls it only with a session it got from a itself (for
+// example from [Auth.Check] in a WebSocket upgrade or a background job
+// acting for the user), or in tests: a's guards trust what it carries.
+func (a *Auth[T]) NewContext(ctx context.Context, s *Session[T]) context.Context {
+	return context.WithValue(ctx, a.key, s)
 }
 
-// FromContext returns the session that [Auth.Middleware] (or [NewContext])
-// stored in ctx, for code that has a context but no [Auth]. It reports
-// false for an anonymous request, and also when T is not the claim type
-// the session was stored with: prefer [Auth.Session], which cannot be asked
-// for the wrong type. It never panics.
-func FromContext[T any](ctx context.Context) (*Session[T], bool) {
-	s, ok := ctx.Value(ctxKey{}).(*Session[T])
+// FromContext returns the session that a's middleware (or a's
+// [Auth.NewContext]) stored in ctx, for code that has the request's
+// context but not the request. It reports false for an anonymous request
+// and for a session another Auth verified. It never reads a cookie: use
+// [Auth.Session] with the request when no middleware may have run.
+func (a *Auth[T]) FromContext(ctx context.Context) (*Session[T], bool) {
+	s, ok := ctx.Value(a.key).(*Session[T])
 	return s, ok && s != nil
 }
 
-// contextWithAnonymous marks ctx as examined by the middleware and found
-// without a valid session.
-func contextWithAnonymous(ctx context.Context) context.Context {
-	return context.WithValue(ctx, ctxKey{}, anonymous{})
+// contextWithoutSession marks ctx as examined by a's middleware and found
+// without a valid session; fault is the store or callback fault that kept
+// it from reaching a verdict, or nil.
+func (a *Auth[T]) contextWithoutSession(ctx context.Context, fault error) context.Context {
+	return context.WithValue(ctx, a.key, examinedState{fault: fault})
 }
 
-// examined reports whether the middleware already looked at this request.
-func examined(ctx context.Context) bool {
-	return ctx.Value(ctxKey{}) != nil
+// examined reports whether a's middleware already looked at ctx's request,
+// and the fault it met when it could not decide.
+func (a *Auth[T]) examined(ctx context.Context) (bool, error) {
+	switch v := ctx.Value(a.key).(type) {
+	case nil:
+		return false, nil
+	case examinedState:
+		return true, v.fault
+	}
+	return true, nil
 }

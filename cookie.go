@@ -1,6 +1,7 @@
 package authgate
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -101,10 +102,20 @@ func chunkIndex(s string) int {
 	return n
 }
 
+// errAmbiguousCookies reports session cookies that contradict each other:
+// two of one name, or a whole cookie beside chunks. A browser sends two
+// cookies of one name when a sibling domain planted one with Domain= (only
+// a __Secure- name can be planted so: the NextAuth names of a shared
+// codec). Neither copy is trusted, and neither is cleared: an expiring
+// Set-Cookie without Domain removes only the host-only copy, which would
+// leave the planted one to be read alone on the next request.
+var errAmbiguousCookies = fmt.Errorf("%w: ambiguous session cookies (a name twice, or a whole cookie beside chunks)", ErrInvalidSession)
+
 // sessionValue returns the raw session value: the single cookie, or its
-// chunks joined in order. It returns ErrNoSession when there is none and
-// ErrInvalidSession when the cookies are ambiguous (duplicates, both a whole
-// cookie and chunks, gaps, too many chunks) or too long.
+// chunks joined in order. It returns ErrNoSession when there is none,
+// errAmbiguousCookies when the cookies contradict each other, and
+// ErrInvalidSession when they are incomplete (a gap, an empty chunk, too
+// many chunks) or too long.
 func (a *Auth[T]) sessionValue(r *http.Request) (string, error) {
 	it := newCookieIter(r)
 	var whole string
@@ -130,7 +141,9 @@ func (a *Auth[T]) sessionValue(r *http.Request) (string, error) {
 			return "", ErrInvalidSession
 		}
 		return whole, nil
-	case wholeN > 0 || chunkN > a.cfg.MaxCookieChunks:
+	case wholeN > 0:
+		return "", errAmbiguousCookies
+	case chunkN > a.cfg.MaxCookieChunks:
 		return "", ErrInvalidSession
 	}
 	parts := make([]string, chunkN)
@@ -145,8 +158,11 @@ func (a *Auth[T]) sessionValue(r *http.Request) (string, error) {
 			continue
 		}
 		i := chunkIndex(k[len(a.sessionCookie):])
-		if i >= chunkN || parts[i] != "" || v == "" {
-			return "", ErrInvalidSession // gap, duplicate or empty chunk
+		switch {
+		case i < chunkN && parts[i] != "":
+			return "", errAmbiguousCookies // one chunk twice
+		case i >= chunkN || v == "":
+			return "", ErrInvalidSession // a gap or an empty chunk
 		}
 		parts[i] = v
 		total += len(v)

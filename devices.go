@@ -43,7 +43,7 @@ func (a *Auth[T]) currentSession(r *http.Request) (*Session[T], error) {
 	if a.cfg.Adapter == nil {
 		return nil, errNoAdapter
 	}
-	if s, ok := FromContext[T](r.Context()); ok {
+	if s, ok := a.FromContext(r.Context()); ok {
 		return s, nil
 	}
 	s, err := a.Check(r)
@@ -76,20 +76,6 @@ func (a *Auth[T]) Devices(r *http.Request) ([]Device, error) {
 	return out, nil
 }
 
-// revokeUntil is how long a revocation of a session signed in at
-// authTime (Unix seconds) must last. A cookie copy re-issued before the
-// sign-out may expire later than the cookie that signed out, so with JWT
-// sessions it is MaxAge from now, capped by the absolute lifetime. A
-// database session's row is deleted with it, so only the caches that may
-// still serve it (for dbCacheTTL) need to be told.
-func (a *Auth[T]) revokeUntil(authTime int64) time.Time {
-	d := a.cfg.MaxAge
-	if a.cfg.DatabaseSessions {
-		d = dbCacheTTL
-	}
-	return time.Unix(min(a.now().Add(d+clockSkew).Unix(), authTime+int64(a.cfg.MaxLifetime/time.Second)), 0)
-}
-
 // liveSessions returns the stored sessions of subject that have not
 // expired.
 func (a *Auth[T]) liveSessions(ctx context.Context, subject string) ([]AdapterSession, error) {
@@ -117,7 +103,7 @@ func (a *Auth[T]) liveSessions(ctx context.Context, subject string) ([]AdapterSe
 // too. With database sessions a revocation lives only as long as a cache
 // may serve the deleted row, so that takes many within a minute.
 func (a *Auth[T]) endSession(ctx context.Context, subject string, x AdapterSession) error {
-	if err := a.cfg.Revocations.RevokeSession(ctx, x.ID, subject, a.revokeUntil(x.Created.Unix())); err != nil {
+	if err := a.cfg.Revocations.RevokeSession(ctx, x.ID, subject, a.revocationExpiry(&Token[T]{AuthTime: x.Created.Unix()}, a.now())); err != nil {
 		return fmt.Errorf("%w: revoke session: %w", ErrStore, err)
 	}
 	if err := a.cfg.Adapter.DeleteSession(ctx, subject, x.ID); err != nil && !errors.Is(err, ErrNotFound) {

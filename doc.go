@@ -62,11 +62,15 @@
 // type assertion. The built-in fields (ID, name, email, image, role, roles,
 // expiry) are plain typed fields of [User], [Token], [SessionUser]. Go's
 // type inference picks T up from the Config literal in [New]; an app
-// without claims of its own uses struct{}. Generics were chosen over an
-// untyped map (the seed's user._id pain) and over interface values (a type
-// assertion in every handler). [FromContext], for code without the Auth,
-// needs the type argument written out, and reports no session for a wrong
-// one.
+// without claims of its own uses struct{}. Unlike an untyped map of claims
+// or an interface value, a typed T needs no type assertion in a handler and
+// no guessing of a claim's name.
+//
+// A session belongs to the Auth that verified it: each Auth keeps it in
+// the request context under a key of its own, so two Auths in one program
+// (an admin site beside a user site, with their own secrets and cookie
+// names) never see each other's sessions, even with the same T.
+// [Auth.FromContext] reads it where only the context is at hand.
 //
 // # Limits
 //
@@ -86,12 +90,19 @@
 // Everything fails closed. [New] refuses a weak or missing secret, a
 // missing or relative URL and contradictory timeouts. A tampered,
 // truncated, expired, future-dated, revoked or foreign cookie is expected
-// input: the request is anonymous and the cookie cleared, never a 500. An
-// error from a callback refuses the sign-in or leaves the request
-// anonymous. Errors wrap the sentinels in this package (test them with
-// [errors.Is]) and their text never reaches a client. Every decision is
-// logged once through log/slog, never with a password, secret or cookie
-// value.
+// input: the request is anonymous and the cookie cleared, never a 500.
+//
+// A fault is not a sign-out. When the [RevocationStore] cannot answer, or
+// the Session or JWT callback fails, the request is refused (anonymous for
+// the middleware, 503 from the guards and from GET and POST /session) but
+// the cookie is left as it is, so the same cookie works again once the
+// fault is over; [Auth.Check] then returns an error wrapping [ErrStore] or
+// [ErrCallback] instead of a verdict, and the fault is logged at error
+// level, at most a few lines a second. A failing callback at sign-in
+// refuses the sign-in. Errors wrap the sentinels in this package (test
+// them with [errors.Is]) and their text never reaches a client. Every
+// decision is logged once through log/slog, never with a password, secret
+// or cookie value.
 //
 // # Concurrency
 //

@@ -7,11 +7,13 @@ import (
 
 // Sentinel errors. Every error that authgate's functions and methods return
 // wraps one of these, so callers test them with [errors.Is]; the doc of
-// each function says which. None of their messages reach a client.
+// each function says which. (The exceptions are [Session.MarshalJSON] and
+// [Session.UnmarshalJSON], which encoding/json calls and which return its
+// errors.) None of their messages reach a client.
 var (
 	// ErrConfig reports an invalid [Config] ([New] wraps it with the
-	// reason), or a claims type or custom [Codec] that cannot encode a
-	// token.
+	// reason), a claims type or custom [Codec] that cannot encode a
+	// token, or a [BcryptHasher] whose Cost bcrypt refuses.
 	ErrConfig = errors.New("authgate: invalid configuration")
 
 	// ErrNoSession reports that a request carries no session cookie at all.
@@ -27,8 +29,8 @@ var (
 	ErrSessionExpired = errors.New("authgate: session expired")
 
 	// ErrSessionRevoked reports a session that was signed out or revoked
-	// server-side, or whose revocation state could not be read (then it
-	// also wraps [ErrStore]: fail closed).
+	// server-side. A store that cannot say is not a revocation: that is
+	// [ErrStore].
 	ErrSessionRevoked = errors.New("authgate: session revoked")
 
 	// ErrSessionTooLarge reports a session that does not fit in
@@ -44,11 +46,17 @@ var (
 	ErrAccessDenied = errors.New("authgate: access denied")
 
 	// ErrCallback reports a callback that failed or returned nothing; it
-	// wraps the callback's own error.
+	// wraps the callback's own error. From [Auth.Check] it is a fault, not
+	// a verdict on the cookie: the request was refused, the cookie kept.
 	ErrCallback = errors.New("authgate: callback failed")
 
-	// ErrStore reports a [Limiter] or [RevocationStore] that failed; it
-	// wraps the store's own error.
+	// ErrStore reports a [RevocationStore] that failed; it wraps the
+	// store's own error. [Auth.Check] returns it when the store could not
+	// say whether a session is revoked (a fault: the request was refused,
+	// the cookie kept), [Auth.SignOut] and [Auth.SignOutEverywhere] when a
+	// revocation could not be stored. A [Limiter] that fails is not
+	// returned by any method: the sign-in it was asked about is answered
+	// 503 (error=Busy) and the fault logged.
 	ErrStore = errors.New("authgate: store failed")
 
 	// ErrPasswordTooLong reports a password longer than bcrypt's 72-byte
@@ -120,8 +128,11 @@ const (
 	// CodeTooManyAttempts comes with 429 and Retry-After when the
 	// [Limiter] refuses a sign-in.
 	CodeTooManyAttempts = "TooManyAttempts"
-	// CodeBusy comes with 503 and Retry-After when the password checks
-	// are saturated or a store failed.
+	// CodeBusy comes with 503 when the server cannot answer now: with
+	// Retry-After when the password checks are saturated or the [Limiter]
+	// failed, and as GET and POST /session's {"error":"Busy"} when a store
+	// or callback fault kept the session from being checked (the cookie is
+	// kept).
 	CodeBusy = "Busy"
 	// CodeBadRequest answers a body that is not form or JSON fields of the
 	// expected types.

@@ -74,7 +74,7 @@ func TestSentinels(t *testing.T) {
 			a := newApp(t, withFailingStore(true))
 			_, err := a.auth.Check(withUser(a, authgate.User[claims]{ID: "u1"}))
 			return err
-		}, []error{authgate.ErrSessionRevoked, authgate.ErrStore, errStoreDown}},
+		}, []error{authgate.ErrStore, errStoreDown}},
 		{"NewSessionCookies past MaxCookieChunks", func(t *testing.T) error {
 			a := newApp(t, func(c *authgate.Config[claims]) {
 				c.MaxCookieChunks = 1
@@ -127,6 +127,10 @@ func TestSentinels(t *testing.T) {
 			_, err := authgate.HashPassword(password72 + "X")
 			return err
 		}, []error{authgate.ErrPasswordTooLong}},
+		{"BcryptHasher with a cost bcrypt refuses", func(t *testing.T) error {
+			_, err := authgate.BcryptHasher{Cost: 32}.Hash("pw")
+			return err
+		}, []error{authgate.ErrConfig}},
 		{"CheckPassword with the wrong password", func(t *testing.T) error {
 			return authgate.CheckPassword(userTable()["alice"].hash, "bob-password")
 		}, []error{authgate.ErrPasswordMismatch}},

@@ -12,8 +12,9 @@ import (
 
 // A Go API shared with a Next.js app: the session cookie has NextAuth's
 // name (with a codec from the nextauth module it also has NextAuth's
-// format), and a server-to-server call may carry the token as a bearer
-// token instead of a cookie.
+// format, and the __Secure- prefix NextAuth gives it on https), and a
+// server-to-server call may carry the token as a bearer token instead of
+// a cookie.
 func ExampleConfig_sessionCookieName() {
 	auth, err := authgate.New(authgate.Config[struct{}]{
 		Secrets:           []string{"an-example-secret-of-at-least-32-bytes!!"},
@@ -37,7 +38,6 @@ func ExampleConfig_sessionCookieName() {
 	if err != nil {
 		panic(err)
 	}
-	fmt.Println(cookies[0].Name)
 
 	r := httptest.NewRequest("GET", "https://app.example/api/orders", nil)
 	r.Header.Set("Authorization", "Bearer "+cookies[0].Value) // no cookie: a server calling
@@ -45,6 +45,5 @@ func ExampleConfig_sessionCookieName() {
 	api.ServeHTTP(w, r)
 	fmt.Println(w.Body.String(), w.Header().Values("Vary"), len(w.Result().Cookies()))
 	// Output:
-	// __Secure-next-auth.session-token
 	// user 42 [Authorization] 0
 }

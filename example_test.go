@@ -186,7 +186,7 @@ func ExampleAuth_SignOut() {
 	_, err := auth.Check(r) // the old cookie is revoked
 	fmt.Println(errors.Is(err, authgate.ErrSessionRevoked))
 	// Output:
-	// __Secure-authgate.session-token cleared: true
+	// __Host-authgate.session-token cleared: true
 	// true
 }
 
@@ -255,12 +255,14 @@ func ExampleDefaultErrorHandler() {
 	// 403 ask an admin for access
 }
 
-// Handlers without the *Auth read their own typed claims with FromContext:
-// no type assertion.
-func ExampleFromContext() {
+// Code that has the request's context but not the request (a service
+// layer called with r.Context()) reads the session with the Auth's
+// FromContext, typed, with no type assertion. Each Auth has its own
+// context key, so it only ever sees sessions it verified.
+func ExampleAuth_FromContext() {
 	auth := exampleAuth()
 	h := auth.RequireAuth(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s, _ := authgate.FromContext[AppClaims](r.Context())
+		s, _ := auth.FromContext(r.Context())
 		fmt.Println(s.User.ID, s.User.Role, s.Claims.Team)
 	}))
 	h.ServeHTTP(httptest.NewRecorder(), withSession(auth, httptest.NewRequest("GET", "/", nil),

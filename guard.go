@@ -71,14 +71,19 @@ func (a *Auth[T]) RequireFreshAuth(maxAge time.Duration) func(http.Handler) http
 
 // guard returns middleware that passes a signed-in request to next when
 // deny (if any) returns nil for its session, and otherwise refuses it
-// through the error handler: ErrUnauthenticated when anonymous, else
-// deny's error. Every guard is built on it.
+// through the error handler: ErrUnauthenticated when anonymous (wrapping
+// the fault too when a store or callback fault kept the session from being
+// checked), else deny's error. Every guard is built on it.
 func (a *Auth[T]) guard(deny func(*Session[T]) error) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			s, r := a.sessionFor(w, r)
+			s, r, fault := a.sessionFor(w, r)
 			if s == nil {
-				a.refuse(w, r, ErrUnauthenticated)
+				err := ErrUnauthenticated
+				if fault != nil {
+					err = fmt.Errorf("%w: the session could not be checked: %w", ErrUnauthenticated, fault)
+				}
+				a.refuse(w, r, err)
 				return
 			}
 			if deny != nil {
@@ -98,15 +103,19 @@ func (a *Auth[T]) refuse(w http.ResponseWriter, r *http.Request, err error) {
 	a.errorFn(w, r, &GuardError{Err: err, SignInURL: a.signInPage() + "?callbackUrl=" + url.QueryEscape(back)})
 }
 
-// sessionFor returns the request's session (nil when anonymous) and the
-// request to pass on, loading (and when due re-issuing) the session when
-// no middleware did.
-func (a *Auth[T]) sessionFor(w http.ResponseWriter, r *http.Request) (*Session[T], *http.Request) {
-	if s, ok := FromContext[T](r.Context()); ok {
-		return s, r
+// sessionFor returns the request's session (nil when anonymous), the
+// request to pass on, and the fault that kept the session from being
+// checked (or nil). It loads (and when due re-issues) the session when no
+// middleware of a's did.
+func (a *Auth[T]) sessionFor(w http.ResponseWriter, r *http.Request) (*Session[T], *http.Request, error) {
+	if s, ok := a.FromContext(r.Context()); ok {
+		return s, r, nil
 	}
-	if examined(r.Context()) || (!a.hasSessionCookie(r) && !a.hasBearer(r)) {
-		return nil, r
+	if seen, fault := a.examined(r.Context()); seen {
+		return nil, r, fault
+	}
+	if !a.hasSessionCookie(r) && !a.hasBearer(r) {
+		return nil, r, nil
 	}
 	w.Header().Add("Vary", "Cookie")
 	if a.cfg.AcceptBearer {
@@ -114,18 +123,31 @@ func (a *Auth[T]) sessionFor(w http.ResponseWriter, r *http.Request) (*Session[T
 	}
 	s, err := a.load(w, r)
 	if err != nil {
-		return nil, r
+		var fault error
+		if isFault(err) {
+			fault = err
+		}
+		return nil, r.WithContext(a.contextWithoutSession(r.Context(), fault)), fault
 	}
-	return s, r.WithContext(NewContext(r.Context(), s))
+	return s, r.WithContext(a.NewContext(r.Context(), s)), nil
 }
 
 // DefaultErrorHandler is what guards use when [Config.ErrorHandler] is
-// nil, and what a custom ErrorHandler can fall back to: browser navigations
-// (GET or HEAD with Accept: text/html, or Sec-Fetch-Mode: navigate) refused
-// with [ErrUnauthenticated] are redirected to the [GuardError]'s SignInURL;
-// everything else gets 401 {"error":"unauthenticated"} or 403
-// {"error":"forbidden"}. It never writes err's text.
+// nil, and what a custom ErrorHandler can fall back to. A request refused
+// because a store or callback fault kept its session from being checked
+// (err wraps [ErrStore] or [ErrCallback] besides [ErrUnauthenticated]) gets
+// 503 {"error":"unavailable"}, browser navigations included: the user is
+// not asked to sign in again, and the session cookie is kept. Otherwise
+// browser navigations (GET or HEAD with Accept: text/html, or
+// Sec-Fetch-Mode: navigate) refused with [ErrUnauthenticated] are
+// redirected to the [GuardError]'s SignInURL, and everything else gets 401
+// {"error":"unauthenticated"} or 403 {"error":"forbidden"}. It never
+// writes err's text.
 func DefaultErrorHandler(w http.ResponseWriter, r *http.Request, err error) {
+	if !errors.Is(err, ErrForbidden) && isFault(err) {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "unavailable"})
+		return
+	}
 	var ge *GuardError
 	if errors.Is(err, ErrUnauthenticated) && isNavigation(r) && errors.As(err, &ge) && ge.SignInURL != "" {
 		http.Redirect(w, r, ge.SignInURL, http.StatusFound)

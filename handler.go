@@ -19,8 +19,12 @@ import (
 // /callback/{provider} (OAuth, see [Config.Providers]), GET and POST
 // /signout, GET /error and POST /_log, and with [Config.Adapter] the device
 // list: GET /sessions, DELETE /sessions/{id} and POST
-// /sessions/revoke-others (see [Auth.Devices]). A known path with the wrong method
-// gets 405 with Allow; an unknown one 404. Every unsafe request must pass
+// /sessions/revoke-others (see [Auth.Devices]). A known path with the
+// wrong method gets 405 with Allow; an unknown one 404, and so does POST
+// /signin/{provider} or /callback/{provider} for a provider that is not
+// configured. GET and POST /session answer 503 {"error":"Busy"} when a
+// store or callback fault kept the session from being checked (the cookie
+// is kept). Every unsafe request must pass
 // [http.CrossOriginProtection] (else 403); sign-in, sign-out and session
 // updates also need the double-submit CSRF token.
 func (a *Auth[T]) Handler() http.Handler { return a.handler }
@@ -83,15 +87,33 @@ func (a *Auth[T]) serveCSRF(w http.ResponseWriter, r *http.Request) {
 
 // serveSession answers GET /session with the session, or {} when there is
 // none. A session due for re-issue is re-issued here as in the middleware.
+// A fault is answered as sessionFault says.
 func (a *Auth[T]) serveSession(w http.ResponseWriter, r *http.Request) {
 	noCache(w)
 	w.Header().Add("Vary", "Cookie")
 	s, err := a.load(w, r)
 	if err != nil {
-		writeJSON(w, http.StatusOK, struct{}{})
+		a.writeNoSession(w, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, s)
+}
+
+// writeNoSession answers GET or POST /session without a session. A
+// verdict on the cookie (none, invalid, expired, revoked) is NextAuth's
+// 200 {}. A store or callback fault is 503 {"error":"Busy"}, the session
+// cookie untouched: next-auth/react's client reads any answer but a 2xx
+// with a non-empty object as "no session" without throwing (getSession
+// resolves to null, update() keeps the session it had), so the page shows
+// the user signed out until it next asks, and the unchanged cookie signs
+// them in again once the fault is over; other clients can tell the fault
+// from a sign-out by the status.
+func (a *Auth[T]) writeNoSession(w http.ResponseWriter, err error) {
+	if isFault(err) {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": CodeBusy})
+		return
+	}
+	writeJSON(w, http.StatusOK, struct{}{})
 }
 
 // serveUpdate answers POST /session: update(data) from the client. The JWT
@@ -112,7 +134,7 @@ func (a *Auth[T]) serveUpdate(w http.ResponseWriter, r *http.Request) {
 	raw, err := a.sessionValue(r)
 	s, err := a.loadValue(w, r, raw, err, TriggerUpdate, b.data)
 	if err != nil {
-		writeJSON(w, http.StatusOK, struct{}{})
+		a.writeNoSession(w, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, s)
@@ -138,17 +160,19 @@ func (a *Auth[T]) serveCallback(w http.ResponseWriter, r *http.Request) {
 // serveSignInPost is POST /signin/{provider}. For an OAuth provider it
 // starts the flow (oauth.go). The credentials provider signs in at
 // /callback/credentials; like NextAuth this only sends the client to the
-// sign-in page.
+// sign-in page. A provider that is not configured is 404, before the body
+// is read, as an unknown path is.
 func (a *Auth[T]) serveSignInPost(w http.ResponseWriter, r *http.Request) {
-	failURL := a.url("/signin", "csrf", "true", "error", CodeMissingCSRF)
-	b, jsonMode, ok := a.protectedPOST(w, r, failURL)
 	p, isOAuth := a.oauth.providers[r.PathValue("provider")]
+	if !isOAuth && (r.PathValue("provider") != "credentials" || a.cfg.Authorize == nil) {
+		http.NotFound(w, r)
+		return
+	}
+	b, jsonMode, ok := a.protectedPOST(w, r, a.url("/signin", "csrf", "true", "error", CodeMissingCSRF))
 	switch {
 	case !ok:
 	case isOAuth:
 		a.serveOAuthSignIn(w, r, p, b, jsonMode)
-	case r.PathValue("provider") != "credentials" || a.cfg.Authorize == nil:
-		a.answer(w, r, jsonMode, http.StatusForbidden, failURL)
 	default:
 		a.answer(w, r, jsonMode, http.StatusOK, a.url("/signin"))
 	}

@@ -51,9 +51,9 @@ func TestSessionCookieName(t *testing.T) {
 	}{
 		{"default", "http://localhost:3000", "", "authgate.session-token", "pro", 1},
 		{"NextAuth v4 on http", "http://localhost:3000", "next-auth.session-token", "next-auth.session-token", "pro", 1},
-		{"NextAuth v4 on https gets __Secure-", "https://app.example", "next-auth.session-token", "__Secure-next-auth.session-token", "pro", 1},
-		{"Auth.js v5 on https gets __Secure-", "https://app.example", "authjs.session-token", "__Secure-authjs.session-token", "pro", 1},
-		{"a large NextAuth session is chunked .0, .1", "https://app.example", "next-auth.session-token", "__Secure-next-auth.session-token", strings.Repeat("p", 5000), 0},
+		{"NextAuth v4's name with authgate's own codec gets __Host- on https", "https://app.example", "next-auth.session-token", "__Host-next-auth.session-token", "pro", 1},
+		{"Auth.js v5's name with authgate's own codec gets __Host- on https", "https://app.example", "authjs.session-token", "__Host-authjs.session-token", "pro", 1},
+		{"a large session is chunked .0, .1", "https://app.example", "next-auth.session-token", "__Host-next-auth.session-token", strings.Repeat("p", 5000), 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			clk := newClock()
@@ -113,7 +113,11 @@ func TestAcceptBearer(t *testing.T) {
 		r.Header.Set("Authorization", v)
 		return r
 	}
-	tampered := value[:len(value)/2] + "x" + value[len(value)/2+1:]
+	flip := "x" // a different character, so that the token really changes
+	if value[len(value)/2] == 'x' {
+		flip = "y"
+	}
+	tampered := value[:len(value)/2] + flip + value[len(value)/2+1:]
 	for _, tc := range []struct {
 		name string
 		auth *authgate.Auth[claims]

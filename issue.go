@@ -91,27 +91,26 @@ func (a *Auth[T]) issue(w http.ResponseWriter, r *http.Request, tok *Token[T]) e
 }
 
 // reissue runs the JWT callback with trigger (and the client's data for
-// an update) on a copy of tok and sets the cookie again, with new issue and
-// expiry times that never pass the absolute lifetime. A database session
-// (raw is its cookie value) keeps its cookie value: the new token goes to
-// its row.
-func (a *Auth[T]) reissue(ctx context.Context, w http.ResponseWriter, r *http.Request, raw string, tok *Token[T], trigger Trigger, data json.RawMessage) (*Token[T], error) {
+// an update) on a copy of tok and encodes the result, with new issue and
+// expiry times that never pass the absolute lifetime. It writes nothing:
+// the caller sets the cookie (setSessionCookies) once the whole request
+// has succeeded, so a failure later on leaves the client's cookie as it
+// was. A database session keeps its cookie: its new token is only
+// stamped, and the caller stores it in the row (storeDB).
+func (a *Auth[T]) reissue(ctx context.Context, tok *Token[T], trigger Trigger, data json.RawMessage) (*Token[T], string, error) {
 	next, err := a.runJWT(ctx, JWTParams[T]{Token: cloneToken(tok), Trigger: trigger, Data: data})
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if a.cfg.DatabaseSessions {
-		err = a.storeDB(ctx, w, r, raw, next)
-	} else {
-		var v string
-		if v, err = a.encode(ctx, next); err == nil {
-			err = a.setSessionCookies(w, r, v, time.Unix(next.ExpiresAt, 0), time.Unix(next.IssuedAt, 0))
-		}
+		a.stamp(ctx, next, a.now())
+		return next, "", nil
 	}
+	v, err := a.encode(ctx, next)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	return next, nil
+	return next, v, nil
 }
 
 // NewSessionCookies mints the session cookies a successful sign-in of u

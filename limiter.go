@@ -41,8 +41,8 @@ func (a Attempt) AddrGroup() string {
 }
 
 // Limiter throttles sign-in attempts. Every implementation keeps this
-// contract, which the shared tests in package authgatetest
-// ([authgatetest.TestLimiter]) check:
+// contract, which TestLimiter in package
+// github.com/authgate/authgate/authgatetest checks:
 //
 //   - Three budgets: per (account, client address), per account, and per
 //     client address. An attempt without an account (no username or email)

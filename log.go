@@ -9,10 +9,11 @@ import (
 
 // Logging. Every decision is one structured event through
 // [Config.Logger]. Events a client can trigger at will without cost to
-// itself (a garbage session cookie, a cross-site POST, a malformed body)
-// are rate-limited per kind, so a flood cannot fill a disk through the
-// audit log; and no line repeats more than maxLoggedBytes of anything the
-// request sent.
+// itself (a garbage session cookie, a cross-site POST, a malformed body, a
+// forged OAuth callback), and the faults every request meets while a store
+// or callback is down, are rate-limited per kind, so neither a flood nor
+// an outage can fill a disk through the log; and no line repeats more than
+// maxLoggedBytes of anything the request sent.
 
 // logDecision emits one structured event. Callers pass only safe
 // attributes: never a password, secret or cookie value.
@@ -26,7 +27,7 @@ const (
 	noisyCSRF              // csrf_refused
 	noisyBadRequest        // bad_request
 	noisyOAuth             // oauth_callback_refused (oauth.go)
-	noisyFault             // a store fault (devices.go, dbsession.go)
+	noisyFault             // session_fault: a store or callback fault (middleware.go, devices.go, dbsession.go)
 	noisyCheck             // check_refused: a check cookie used again (check.go)
 	noisyKinds
 )
@@ -68,6 +69,14 @@ func (a *Auth[T]) logNoisy(ctx context.Context, kind int, level slog.Level, msg 
 // maxLoggedBytes is the most of any request-supplied string a log line
 // repeats.
 const maxLoggedBytes = 64
+
+// clippedError is err with its text clipped (see clip): for errors whose
+// text may repeat request input, such as a codec's. errors.Is and
+// errors.As still see err.
+type clippedError struct{ err error }
+
+func (e clippedError) Error() string { return clip(e.err.Error()) }
+func (e clippedError) Unwrap() error { return e.err }
 
 // clip returns s, or its first maxLoggedBytes bytes and its length when it
 // is longer.

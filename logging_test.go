@@ -1,11 +1,14 @@
 package authgate_test
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/authgate/authgate"
 )
 
 // TestLogsHoldNoSecrets runs every logged decision and checks the log for
@@ -57,6 +60,31 @@ func TestLogLinesRepeatAtMost64BytesOfTheRequest(t *testing.T) {
 	}
 	if !strings.Contains(logs, strings.Repeat("u", 64)+"…(10240 bytes)") {
 		t.Errorf("got log %q, want the username's first 64 bytes and its length", logs)
+	}
+}
+
+// echoCodec is a Codec whose Decode error repeats the value it was given,
+// as a codec's error may repeat a header member or a claim.
+type echoCodec struct{ authgate.Codec }
+
+func (echoCodec) Decode(name, value string, dst any) error {
+	return errors.New("cannot decode " + value)
+}
+
+// TestCodecErrorsAreClippedInTheLog: the 64-byte rule holds for what a
+// codec's error repeats of the cookie, too.
+func TestCodecErrorsAreClippedInTheLog(t *testing.T) {
+	t.Parallel()
+	a := newApp(t, func(c *authgate.Config[claims]) { c.Codec = echoCodec{} })
+	c := a.client()
+	c.setCookie(sessionCookie, strings.Repeat("v", 3000))
+	c.get("/whoami")
+	logs := a.logs.String()
+	if !strings.Contains(logs, "event=session_rejected") {
+		t.Fatalf("no rejection logged:\n%s", logs)
+	}
+	if strings.Contains(logs, strings.Repeat("v", 65)) {
+		t.Errorf("a codec's error brought more than 64 bytes of the cookie into the log:\n%.300s", logs)
 	}
 }
 

@@ -27,7 +27,7 @@ type spy struct {
 
 func (s *spy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.called = true
-	_, s.inContext = authgate.FromContext[claims](r.Context())
+	_, s.inContext = s.auth.FromContext(r.Context())
 	s.s, s.ok = s.auth.Session(r)
 }
 
@@ -144,7 +144,7 @@ func TestSession(t *testing.T) {
 		t.Parallel()
 		s := &authgate.Session[claims]{User: authgate.SessionUser{ID: "u7"}}
 		r := request("GET", "/", invalid...)
-		got, ok := a.auth.Session(r.WithContext(authgate.NewContext(r.Context(), s)))
+		got, ok := a.auth.Session(r.WithContext(a.auth.NewContext(r.Context(), s)))
 		if !ok || got != s {
 			t.Errorf("Session: got %v, %v; want the context's session", got, ok)
 		}
@@ -303,6 +303,77 @@ func TestTimeouts(t *testing.T) {
 		a.clk.Advance(10 * time.Minute)
 		if res := c.get("/whoami"); res.body != "anonymous" {
 			t.Errorf("active after 12h: got %q, want anonymous", res.body)
+		}
+	})
+}
+
+// TestTwoAuthsNeverAcceptEachOthersSessions: an admin site and a user site
+// in one program, two Auths of the same claim type with their own secrets
+// and cookie names, both middlewares around one mux. Each Auth's Session,
+// FromContext, Check and guards see only the sessions it verified.
+func TestTwoAuthsNeverAcceptEachOthersSessions(t *testing.T) {
+	t.Parallel()
+	clk := newClock()
+	users := newInteropAuth(t, appURL, clk, nil)
+	admins := newInteropAuth(t, appURL, clk, func(c *authgate.Config[claims]) {
+		c.Secrets = []string{secretB}
+		c.SessionCookieName = "admin.session-token"
+	})
+	seen := func(a *authgate.Auth[claims], r *http.Request) string {
+		s, ok := a.Session(r)
+		fs, fok := a.FromContext(r.Context())
+		if ok != fok || (ok && s != fs) {
+			return "Session and FromContext disagree"
+		}
+		if !ok {
+			return "anonymous"
+		}
+		return s.User.ID
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/admin", admins.RequireAuth(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("admin " + seen(admins, r) + " user " + seen(users, r)))
+	})))
+	mux.Handle("/app", users.RequireAuth(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("admin " + seen(admins, r) + " user " + seen(users, r)))
+	})))
+	h := users.Middleware(admins.Middleware(mux))
+	userCookie := authgatetest.Cookies(t, users, authgate.User[claims]{ID: "bob"})
+	adminCookie := authgatetest.Cookies(t, admins, authgate.User[claims]{ID: "alice", Role: "admin"})
+	both := append(append([]*http.Cookie{}, userCookie...), adminCookie...)
+	for _, tt := range []struct {
+		name       string
+		path       string
+		cookies    []*http.Cookie
+		wantStatus int
+		wantBody   string
+	}{
+		{"a user's cookie does not open the admin site", "/admin", userCookie, 401, ""},
+		{"an admin's cookie does not open the user site", "/app", adminCookie, 401, ""},
+		{"the admin site sees only its own session", "/admin", adminCookie, 200, "admin alice user anonymous"},
+		{"the user site sees only its own session", "/app", userCookie, 200, "admin anonymous user bob"},
+		{"with both cookies each Auth sees its own", "/admin", both, 200, "admin alice user bob"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, request("GET", tt.path, tt.cookies...))
+			if w.Code != tt.wantStatus || (tt.wantBody != "" && w.Body.String() != tt.wantBody) {
+				t.Errorf("got %d %q, want %d %q", w.Code, w.Body, tt.wantStatus, tt.wantBody)
+			}
+		})
+	}
+	t.Run("a session put in the context for one Auth is not another's", func(t *testing.T) {
+		r := request("GET", "/")
+		s, err := users.Check(request("GET", "/", userCookie...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := users.NewContext(r.Context(), s)
+		if _, ok := admins.FromContext(ctx); ok {
+			t.Error("admins.FromContext returned the users' session")
+		}
+		if _, ok := admins.Session(r.WithContext(ctx)); ok {
+			t.Error("admins.Session returned the users' session")
 		}
 	})
 }

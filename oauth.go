@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"time"
 )
 
@@ -110,8 +111,8 @@ type OAuthProfile struct {
 	// address). Only then may [Config.LinkAccountsByEmail] link by it.
 	EmailVerified bool
 	Image         string
-	// Profile is the provider's profile as it sent it (the ID token's
-	// claims merged with userinfo, GitHub's /user), for the callbacks.
+	// Profile is the provider's profile as it sent it (an OpenID Connect
+	// provider's ID token claims, GitHub's /user), for the callbacks.
 	Profile map[string]any
 
 	AccessToken  string
@@ -165,7 +166,7 @@ func (a *Auth[T]) initOAuth() {
 	}
 	prefix := ""
 	if a.secure {
-		prefix = "__Secure-"
+		prefix = hostPrefix // a sibling domain cannot plant a check
 	}
 	o.stateCookie = prefix + "authgate.state"
 	o.pkceCookie = prefix + "authgate.pkce.code_verifier"
@@ -375,13 +376,42 @@ func (a *Auth[T]) serveOAuthCallback(w http.ResponseWriter, r *http.Request) {
 		cb.Nonce = c.Value
 	}
 
-	prof, err := p.Exchange(ctx, cb)
+	// Every exchange is a request to the provider on the client's behalf,
+	// so it is charged to the client's address budget first, as a
+	// credentials sign-in is (no account: one per address); a success
+	// gives it back. A client whose budget is spent gets 429 before any
+	// outbound request.
+	att := Attempt{Addr: addr, Time: now}
+	retry, err := a.cfg.Limiter.Allow(ctx, att)
 	switch {
 	case err != nil:
-		fail(slog.LevelWarn, CodeOAuthCallback, "exchange: "+truncateReason(err.Error()))
+		a.logDecision(ctx, slog.LevelError, "authgate: oauth callback refused",
+			slog.String("event", "oauth_callback_refused"), slog.String("provider", id),
+			slog.String("reason", "limiter: "+err.Error()), slog.String("addr", addr))
+		http.Redirect(w, r, a.url("/error", "error", CodeBusy), http.StatusFound)
 		return
-	case prof == nil || prof.ID == "":
-		fail(slog.LevelError, CodeOAuthCallback, "the provider returned a profile without id")
+	case retry > 0:
+		a.logNoisy(ctx, noisyOAuth, slog.LevelWarn, "authgate: oauth callback throttled",
+			slog.String("event", "oauth_callback_throttled"), slog.String("provider", id), slog.String("addr", addr))
+		w.Header().Set("Retry-After", strconv.Itoa(int((retry+time.Second-1)/time.Second)))
+		a.renderPage(w, http.StatusTooManyRequests, pageData{Kind: "error", Title: "Error",
+			Message: signInMessages[CodeTooManyAttempts], Action: a.url("/error", "error", CodeTooManyAttempts)})
+		return
+	}
+	prof, err := p.Exchange(ctx, cb)
+	if err == nil && (prof == nil || prof.ID == "") {
+		err = errors.New("the provider returned a profile without id")
+	}
+	outcome := AttemptSucceeded
+	if err != nil {
+		outcome = AttemptFailed
+	}
+	if rerr := a.cfg.Limiter.Record(ctx, att, outcome); rerr != nil {
+		a.logDecision(ctx, slog.LevelError, "authgate: limiter record failed",
+			slog.String("event", "limiter_error"), slog.String("reason", rerr.Error()), slog.String("addr", addr))
+	}
+	if err != nil {
+		fail(slog.LevelWarn, CodeOAuthCallback, "exchange: "+truncateReason(err.Error()))
 		return
 	}
 

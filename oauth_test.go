@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -29,6 +30,7 @@ type fakeProvider struct {
 	mu        sync.Mutex
 	flows     map[string][2]string // code → verifier, nonce
 	params    url.Values
+	exchanges atomic.Int64 // calls of Exchange: requests to the provider
 }
 
 func newFake(id string) *fakeProvider {
@@ -56,6 +58,7 @@ func (f *fakeProvider) AuthCodeURL(ctx context.Context, req authgate.OAuthReques
 }
 
 func (f *fakeProvider) Exchange(ctx context.Context, cb authgate.OAuthCallback) (*authgate.OAuthProfile, error) {
+	f.exchanges.Add(1)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	want, ok := f.flows[cb.Code]
@@ -270,7 +273,7 @@ func TestOAuthConfigRefused(t *testing.T) {
 }
 
 // TestOAuthCheckCookiesOnHTTPS: on an https origin the check cookies get
-// the __Secure- prefix, Secure, HttpOnly, SameSite=Lax and a 15-minute
+// the __Host- prefix, Secure, HttpOnly, SameSite=Lax and a 15-minute
 // lifetime.
 func TestOAuthCheckCookiesOnHTTPS(t *testing.T) {
 	t.Parallel()
@@ -287,7 +290,7 @@ func TestOAuthCheckCookiesOnHTTPS(t *testing.T) {
 	for _, c := range w.Result().Cookies() {
 		got[c.Name] = c
 	}
-	for _, name := range []string{"__Secure-authgate.state", "__Secure-authgate.pkce.code_verifier", "__Secure-authgate.nonce"} {
+	for _, name := range []string{"__Host-authgate.state", "__Host-authgate.pkce.code_verifier", "__Host-authgate.nonce"} {
 		c := got[name]
 		if c == nil || !c.Secure || !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.MaxAge != 900 || c.Path != "/" {
 			t.Errorf("%s: %+v", name, c)
@@ -528,4 +531,49 @@ func newHTTPSOAuthApp(tb testing.TB, p authgate.OAuthProvider) *authgate.Auth[cl
 		tb.Fatal(err)
 	}
 	return a
+}
+
+// TestOAuthCallbacksAreThrottled: every code exchange is a request to the
+// provider, so failed exchanges are charged to the client address's budget
+// and, once it is spent, a callback is answered 429 before any request to
+// the provider. Successful sign-ins give their charge back.
+func TestOAuthCallbacksAreThrottled(t *testing.T) {
+	t.Parallel()
+	fake := newFake("fake")
+	a := newApp(t, func(c *authgate.Config[claims]) {
+		c.Providers = []authgate.OAuthProvider{fake}
+		c.Limiter = authgate.NewMemoryLimiter(authgate.MemoryLimiterOptions{PerAddress: authgate.AttemptBudget{Burst: 5, Every: time.Hour}})
+	})
+	honest := a.client()
+	for i := range 10 {
+		if res := honest.oauthSignIn("fake", url.Values{}); strings.Contains(res.Header.Get("Location"), "error=") {
+			t.Fatalf("successful sign-in %d: %d to %q", i+1, res.StatusCode, res.Header.Get("Location"))
+		}
+	}
+	fake.exchanges.Store(0)
+
+	attacker := a.client().from("198.51.100.7")
+	statuses := map[int]int{}
+	for range 300 {
+		form := url.Values{"csrfToken": {attacker.csrf()}, "json": {"true"}}
+		res := attacker.postForm("/api/auth/signin/fake", form)
+		var v struct{ URL string }
+		json.Unmarshal([]byte(res.body), &v)
+		u, _ := url.Parse(v.URL)
+		forged := "/api/auth/callback/fake?" + url.Values{"code": {"forged"}, "state": {u.Query().Get("state")}}.Encode()
+		res = attacker.get(forged)
+		statuses[res.StatusCode]++
+		if res.StatusCode == http.StatusTooManyRequests && res.Header.Get("Retry-After") == "" {
+			t.Fatal("429 without Retry-After")
+		}
+	}
+	if n := fake.exchanges.Load(); n != 5 {
+		t.Errorf("300 forged callbacks made %d requests to the provider, want the budget's 5", n)
+	}
+	if statuses[http.StatusFound] != 5 || statuses[http.StatusTooManyRequests] != 295 {
+		t.Errorf("answers: %v, want 5 refusals (302) then 295 × 429", statuses)
+	}
+	if res := a.client().from("203.0.113.9").oauthSignIn("fake", url.Values{}); strings.Contains(res.Header.Get("Location"), "error=") {
+		t.Errorf("a client at another address: %d to %q, want signed in", res.StatusCode, res.Header.Get("Location"))
+	}
 }

@@ -42,7 +42,9 @@ type BcryptHasher struct {
 	Cost int
 }
 
-// Hash hashes password with bcrypt, refusing passwords over 72 bytes.
+// Hash hashes password with bcrypt. It returns an error wrapping
+// [ErrPasswordTooLong] for a password over 72 bytes, and one wrapping
+// [ErrConfig] when bcrypt refuses Cost (outside 4 to 31).
 func (h BcryptHasher) Hash(password string) (string, error) {
 	if len(password) > maxPasswordBytes {
 		return "", ErrPasswordTooLong
@@ -53,7 +55,7 @@ func (h BcryptHasher) Hash(password string) (string, error) {
 	}
 	b, err := bcrypt.GenerateFromPassword([]byte(password), cost)
 	if err != nil {
-		return "", fmt.Errorf("authgate: hash password: %w", err)
+		return "", fmt.Errorf("%w: bcrypt cost %d: %w", ErrConfig, cost, err)
 	}
 	return string(b), nil
 }
@@ -77,7 +79,8 @@ func (h BcryptHasher) Compare(hash, password string) error {
 }
 
 // HashPassword hashes password with bcrypt at [DefaultBcryptCost]. It
-// returns an error wrapping [ErrPasswordTooLong] for passwords over 72 bytes.
+// returns an error wrapping [ErrPasswordTooLong] for passwords over 72
+// bytes.
 func HashPassword(password string) (string, error) {
 	return BcryptHasher{}.Hash(password)
 }

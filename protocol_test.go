@@ -93,6 +93,7 @@ func TestProtocolEndpoints(t *testing.T) {
 		{"GET on _log is 405", "GET", "/api/auth/_log", 405, ""},
 		{"An unknown action is 404", "GET", "/api/auth/nope", 404, ""},
 		{"An unknown provider is 404", "POST", "/api/auth/callback/github", 404, ""},
+		{"Signing in with an unknown provider is 404", "POST", "/api/auth/signin/github", 404, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -102,6 +103,23 @@ func TestProtocolEndpoints(t *testing.T) {
 				t.Fatalf("got %d %q, want %d containing %q", res.StatusCode, res.body, tt.wantStatus, tt.wantIn)
 			}
 		})
+	}
+}
+
+// TestSignInWithAnUnknownProviderIs404: POST /signin/{id} for a provider
+// that is not configured is 404 as docs/protocol.md says, with a valid
+// CSRF token as without, and not the CSRF refusal.
+func TestSignInWithAnUnknownProviderIs404(t *testing.T) {
+	t.Parallel()
+	a := newApp(t, nil)
+	c := a.client()
+	for _, form := range []url.Values{{"csrfToken": {c.csrf()}, "json": {"true"}}, {"json": {"true"}}} {
+		if res := c.postForm("/api/auth/signin/github", form); res.StatusCode != http.StatusNotFound || strings.Contains(res.body, "MissingCSRF") {
+			t.Errorf("POST /signin/github (csrf %v): got %d %q, want 404", form.Has("csrfToken"), res.StatusCode, res.body)
+		}
+	}
+	if res := c.postForm("/api/auth/signin/credentials", url.Values{"csrfToken": {c.csrf()}, "json": {"true"}}); res.StatusCode != 200 {
+		t.Errorf("POST /signin/credentials: got %d %q, want 200 with the sign-in page", res.StatusCode, res.body)
 	}
 }
 

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/authgate/authgate/internal/cuckoo"
 )
 
 // DefaultRevocationEntries is the default of both
@@ -27,6 +29,19 @@ const DefaultRevocationsPerSubject = 16
 // longer ones are stored as their SHA-256, so every entry has a bounded size.
 const maxRevocationKey = 64
 
+// foldMargin is how far after the store's clock a revoked session may have
+// signed in: its iat (and so its auth_time) may be clockSkew ahead of the
+// clock of the instance that checked it, and that instance's clock, when
+// the store is the local view of a shared one, clockSkew ahead of this
+// store's. A mark or cutoff that replaces exact entries is placed this far
+// after the time of their revocation, so it covers every session they
+// stand for (failing closed for sessions signed in during the margin).
+const foldMargin = 2 * clockSkew
+
+// retainSlack is how long past MaxLifetime an entry may be kept: the
+// margins above, and a store clock behind the checking instance's.
+const retainSlack = 4 * clockSkew
+
 // MemoryRevocationOptions configures [NewMemoryRevocationStore]. The zero
 // value is the documented default; [New] passes the Auth's clock, logger,
 // MaxAge and MaxLifetime.
@@ -38,20 +53,23 @@ type MemoryRevocationOptions struct {
 	// MaxSessionsPerSubject bounds how many revoked sessions of one
 	// subject are remembered exactly. Revoking one more folds them all
 	// into a mark for that subject, as [MemoryRevocationStore.RevokeUser]
-	// at the time of the revocation: every session of the subject signed
-	// in until then ends, those of every other subject are untouched. An
-	// account that signs in and out over and over therefore holds at most
-	// this many entries and one mark, and only ever signs itself out. A
-	// legitimate user meets it only by signing out more than this many
-	// times within MaxAge (their sessions signed in before the last
-	// sign-out then end too). The default is [DefaultRevocationsPerSubject].
+	// 30 seconds after the time of the revocation (a revoked session may
+	// carry a sign-in time up to that far ahead of this store's clock: the
+	// clock-skew allowance of 15 s for a token's iat, and 15 s between
+	// instances): every session of the subject signed in until then ends,
+	// those of every other subject are untouched. An account that signs in
+	// and out over and over therefore holds at most this many entries and
+	// one mark, and only ever signs itself out. A legitimate user meets it
+	// only by signing out more than this many times within MaxAge (their
+	// sessions signed in before the last sign-out, or in the 30 seconds
+	// after it, then end too). The default is
+	// [DefaultRevocationsPerSubject].
 	MaxSessionsPerSubject int
 	// FilterCapacity bounds how many revoked sessions the filter holds
-	// once the exact table is full (see [RevocationFilter]). The filter
-	// is allocated whole, about 4.2 bytes per id, the first time the
-	// exact table overflows; a store that never holds more than
-	// MaxSessions revocations never allocates it. The default is
-	// [DefaultRevocationFilterCapacity] (about 17 MB).
+	// once the exact table is full. The filter is allocated whole, about
+	// 4.2 bytes per id, the first time the exact table overflows; a store
+	// that never holds more than MaxSessions revocations never allocates
+	// it. The default is 4 000 000 (about 17 MB).
 	FilterCapacity int
 	// MaxUsers bounds how many "signed in before" marks are remembered at
 	// once. The default is [DefaultRevocationEntries].
@@ -63,11 +81,13 @@ type MemoryRevocationOptions struct {
 	// MaxAge after the revocation, never later. The default is
 	// [DefaultMaxAge].
 	MaxAge time.Duration
-	// MaxLifetime is the absolute session lifetime ([Config.MaxLifetime]):
-	// a user's mark is forgotten this long after it was set, when every
-	// session it could revoke has expired anyway, and no revoked session
-	// is remembered longer than this past its revocation. The default is
-	// [DefaultMaxLifetime].
+	// MaxLifetime is the absolute session lifetime ([Config.MaxLifetime])
+	// the store serves, its [MemoryRevocationStore.Horizon]: a user's mark
+	// is forgotten this long (plus a minute of clock allowances) after its
+	// time, when every session it could revoke has expired anyway, and no
+	// revoked session is remembered longer than that past its revocation.
+	// [New] refuses a store whose MaxLifetime is shorter than the
+	// Config's. The default is [DefaultMaxLifetime].
 	MaxLifetime time.Duration
 	// Now is the clock used to prune expired entries. The default is
 	// [time.Now].
@@ -88,16 +108,17 @@ type MemoryRevocationOptions struct {
 //   - per-subject marks "sessions signed in at or before T are invalid",
 //     kept for MaxLifetime after T, set by RevokeUser and by folding a
 //     subject's exact entries when it has too many;
-//   - a [RevocationFilter] of revoked session ids that no longer fit in
-//     the exact table (the ones that expire first move there), whose
-//     false positives (about one session in two million, see
-//     [RevocationFilterFalsePositiveRate]) only make a user sign in again;
+//   - a filter of revoked session ids that no longer fit in the exact
+//     table (the ones that expire first move there): a cuckoo filter with
+//     expiring entries, whose false positives (at most 9/(2^24-1), about
+//     one session in two million) only make a user sign in again;
 //   - a store-wide cutoff, the last resort: when the filter is full too,
 //     or the mark table is full, the revocation that expires first is
-//     replaced by refusing every session signed in at or before its time.
-//     Raising it is logged at level ERROR with event "revocation_cutoff",
-//     at most once a minute (attribute "raises" counts the raises the
-//     line stands for).
+//     replaced by refusing every session signed in at or before its time
+//     (for a revoked session, 30 seconds after its revocation, as for a
+//     fold). Raising it is logged at level ERROR with event
+//     "revocation_cutoff", at most once a minute (attribute "raises"
+//     counts the raises the line stands for).
 //
 // A revocation is never forgotten before it expires, so a signed-out
 // session is never revived. One account signing in and out over and over
@@ -127,8 +148,8 @@ type MemoryRevocationStore struct {
 	users    map[string]revocation        // subject -> sessions at or before .at
 	sessQ    expiryHeap
 	userQ    expiryHeap
-	filter   *revocationFilter // nil until the exact table first overflows
-	cutoff   int64             // sessions signed in at or before are revoked; 0: none
+	filter   *cuckoo.Filter // nil until the exact table first overflows
+	cutoff   int64          // sessions signed in at or before are revoked; 0: none
 
 	cutoffLogged int64 // when raising the cutoff was last logged; 0: never
 	cutoffRaises int   // raises since then
@@ -140,9 +161,10 @@ const cutoffLogEvery = time.Minute
 
 var _ RevocationStore = (*MemoryRevocationStore)(nil)
 
-// revocation is one entry: at is the revocation time (sessions) or the
-// "signed in before" mark (users); until is when it may be forgotten. Times
-// are Unix nanoseconds (see nanos), which keeps entries small.
+// revocation is one entry: at is the latest sign-in time it covers (for a
+// session, foldMargin after its revocation; for a user, the mark); until
+// is when it may be forgotten. Times are Unix nanoseconds (see nanos),
+// which keeps entries small.
 type revocation struct {
 	at, until int64
 }
@@ -204,11 +226,9 @@ func NewMemoryRevocationStore(opts MemoryRevocationOptions) *MemoryRevocationSto
 		s.perSubject = DefaultRevocationsPerSubject
 	}
 	if s.filterCap <= 0 {
-		s.filterCap = DefaultRevocationFilterCapacity
+		s.filterCap = cuckoo.DefaultCapacity
 	}
-	if uint64(s.filterCap) > maxFilterCapacity {
-		s.filterCap = int(maxFilterCapacity) // NewRevocationFilter's limit
-	}
+	s.filterCap = int(min(uint64(s.filterCap), cuckoo.MaxCapacity))
 	if s.maxUsers <= 0 {
 		s.maxUsers = DefaultRevocationEntries
 	}
@@ -219,15 +239,17 @@ func NewMemoryRevocationStore(opts MemoryRevocationOptions) *MemoryRevocationSto
 // and at least MaxAge (plus the allowed clock skew) past now: every cookie
 // of the session was issued by now, so none outlives that, whatever the
 // expiry of the copy that signed out. No session outlives MaxLifetime, so
-// no entry is kept longer than that past now. When subject already has
-// MaxSessionsPerSubject revoked sessions, they and this one are folded
-// into a mark for subject at now. It never returns an error.
+// no entry is kept longer than that (plus a minute of clock allowances)
+// past now. When subject already has MaxSessionsPerSubject revoked
+// sessions, they and this one are folded into a mark for subject 30
+// seconds after now. It never returns an error.
 func (s *MemoryRevocationStore) RevokeSession(ctx context.Context, sessionID, subject string, expires time.Time) error {
 	t := s.now()
 	now := nanos(t)
+	covers := nanos(t.Add(foldMargin))
 	key, sub := revocationKey(sessionID), revocationKey(subject)
 	until := max(nanos(expires), nanos(t.Add(s.maxAge+clockSkew)))
-	until = min(until, nanos(t.Add(s.maxLifetime+clockSkew)))
+	until = min(until, nanos(t.Add(s.maxLifetime+retainSlack)))
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.pruneLocked(now)
@@ -246,19 +268,20 @@ func (s *MemoryRevocationStore) RevokeSession(ctx context.Context, sessionID, su
 		}
 		// A cutoff that replaces the entry must cover every session it
 		// stands for, including one signed in after the first revocation.
-		old.at = max(old.at, now)
+		old.at = max(old.at, covers)
 		s.sessions[key] = old
 		compact(s.sessions, &s.sessQ)
 		return nil
 	}
 	if held := s.subjects[sub]; len(held) >= s.perSubject {
-		// Every session revoked so far signed in before its revocation,
-		// so before now: the mark covers them and this one.
+		// Every session revoked so far signed in no later than foldMargin
+		// after its revocation, so no later than covers: the mark covers
+		// them and this one.
 		for _, k := range held {
 			delete(s.sessions, k)
 		}
 		delete(s.subjects, sub)
-		s.markLocked(ctx, sub, now, nanos(t.Add(s.maxLifetime)))
+		s.markLocked(ctx, sub, covers, nanos(t.Add(foldMargin+s.maxLifetime+retainSlack)))
 		s.log.LogAttrs(ctx, slog.LevelWarn, "authgate: revoked sessions folded into a per-subject mark",
 			slog.String("event", "revocation_fold"), slog.String("sub", subject), slog.Int("sessions", len(held)+1))
 		return nil
@@ -272,7 +295,7 @@ func (s *MemoryRevocationStore) RevokeSession(ctx context.Context, sessionID, su
 		s.dropSessionLocked(it.key, victim)
 		s.spillLocked(ctx, t, it.key, victim)
 	}
-	s.sessions[key] = sessionRevocation{revocation{at: now, until: until}, sub}
+	s.sessions[key] = sessionRevocation{revocation{at: covers, until: until}, sub}
 	s.subjects[sub] = append(s.subjects[sub], key)
 	heap.Push(&s.sessQ, expiryItem{key: key, until: until})
 	compact(s.sessions, &s.sessQ)
@@ -280,14 +303,13 @@ func (s *MemoryRevocationStore) RevokeSession(ctx context.Context, sessionID, su
 }
 
 // spillLocked moves an exact entry evicted from the full table into the
-// filter, or, when the filter cannot take it, raises the cutoff to its
-// revocation time.
+// filter, or, when the filter cannot take it, raises the cutoff to the
+// latest sign-in time the entry covers.
 func (s *MemoryRevocationStore) spillLocked(ctx context.Context, t time.Time, key string, r sessionRevocation) {
 	if s.filter == nil {
-		s.filter = &revocationFilter{}
-		s.filter.init(RevocationFilterOptions{Capacity: s.filterCap, Horizon: s.maxLifetime + clockSkew, Now: s.now})
+		s.filter = cuckoo.New(cuckoo.Options{Capacity: s.filterCap, Horizon: s.maxLifetime + retainSlack})
 	}
-	err := s.filter.add(key, time.Unix(0, r.until), t)
+	err := s.filter.Add(key, r.until, nanos(t))
 	if err == nil {
 		return
 	}
@@ -346,11 +368,12 @@ func (s *MemoryRevocationStore) unlistLocked(key, subject string) {
 
 // RevokeUser marks every session of subject signed in at or before before
 // as revoked. A later mark replaces an earlier one; an earlier one is
-// ignored. It never returns an error.
+// ignored. The mark is kept MaxLifetime (plus a minute of clock
+// allowances) past before. It never returns an error.
 func (s *MemoryRevocationStore) RevokeUser(ctx context.Context, subject string, before time.Time) error {
 	now := nanos(s.now())
 	key := revocationKey(subject)
-	at, until := nanos(before), nanos(before.Add(s.maxLifetime))
+	at, until := nanos(before), nanos(before.Add(s.maxLifetime+retainSlack))
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.pruneLocked(now)
@@ -389,8 +412,9 @@ func (s *MemoryRevocationStore) markLocked(ctx context.Context, key string, at, 
 
 // Revoked reports whether sessionID was revoked (exactly, or as far as the
 // filter can tell), or authTime is at or before subject's mark or the
-// store-wide cutoff. It takes a read lock, does not allocate, and never
-// returns an error.
+// store-wide cutoff (a zero authTime, a sign-in time unknown, is before
+// every mark). It takes a read lock, does not allocate, and never returns
+// an error.
 func (s *MemoryRevocationStore) Revoked(_ context.Context, sessionID, subject string, authTime time.Time) (bool, error) {
 	sid, sub, auth := revocationKey(sessionID), revocationKey(subject), nanos(authTime)
 	s.mu.RLock()
@@ -401,7 +425,7 @@ func (s *MemoryRevocationStore) Revoked(_ context.Context, sessionID, subject st
 	if _, ok := s.sessions[sid]; ok {
 		return true, nil
 	}
-	if s.filter != nil && sessionID != "" && s.filter.mayContain(sid) {
+	if s.filter != nil && sessionID != "" && s.filter.MayContain(sid) {
 		return true, nil
 	}
 	if u, ok := s.users[sub]; ok && auth <= u.at {
@@ -409,6 +433,11 @@ func (s *MemoryRevocationStore) Revoked(_ context.Context, sessionID, subject st
 	}
 	return false, nil
 }
+
+// Horizon returns MaxLifetime, the longest session lifetime whose
+// revocations the store keeps until they cannot matter (see
+// [RevocationStore]).
+func (s *MemoryRevocationStore) Horizon() time.Duration { return s.maxLifetime }
 
 // Len returns how many revoked sessions (held exactly) and user marks are
 // held. It is meant for tests and metrics; see also Stats.
@@ -436,7 +465,7 @@ func (s *MemoryRevocationStore) Stats() MemoryRevocationStats {
 	defer s.mu.RUnlock()
 	st := MemoryRevocationStats{Sessions: len(s.sessions), Users: len(s.users)}
 	if s.filter != nil {
-		st.Filtered, st.FilterBytes = s.filter.count, s.filter.sizeBytes()
+		st.Filtered, st.FilterBytes = s.filter.Len(), s.filter.SizeBytes()
 	}
 	if s.cutoff != 0 {
 		st.Cutoff = time.Unix(0, s.cutoff)
@@ -458,7 +487,7 @@ func (s *MemoryRevocationStore) pruneLocked(now int64) {
 			delete(s.users, it.key)
 		}
 	}
-	if s.cutoff != 0 && s.cutoff <= now-int64(s.maxLifetime) {
+	if s.cutoff != 0 && s.cutoff <= now-int64(s.maxLifetime+retainSlack) {
 		s.cutoff = 0 // every session it refuses is past its lifetime
 	}
 }

@@ -96,9 +96,9 @@ func TestMemoryRevocationStore(t *testing.T) {
 				t.Errorf("%d marks held, want 1", n)
 			}
 		}},
-		{"a user's mark is forgotten once every session it revokes is past MaxLifetime", func(t *testing.T, s *authgate.MemoryRevocationStore, c *clock) {
+		{"a user's mark is forgotten once every session it revokes is past MaxLifetime and the clock allowances", func(t *testing.T, s *authgate.MemoryRevocationStore, c *clock) {
 			s.RevokeUser(ctx, "alice", c.Now())
-			c.Advance(authgate.DefaultMaxLifetime - time.Second)
+			c.Advance(authgate.DefaultMaxLifetime + time.Minute - time.Second)
 			s.RevokeUser(ctx, "bob", c.Now())
 			if _, n := s.Len(); n != 2 {
 				t.Errorf("%d marks held before MaxLifetime, want 2", n)
@@ -204,7 +204,9 @@ func TestMemoryRevocationStoreSignInOutFloodSignsOutOnlyTheAttacker(t *testing.T
 		a.clk.Advance(time.Second)
 		signOutWith(t, a, authgatetest.Cookies(t, a.auth, authgate.User[claims]{ID: "u2"}))
 	}
-	a.clk.Advance(time.Second)
+	// Past the 30 s a fold also covers (a revoked session's sign-in time
+	// may be that far ahead of the store's clock).
+	a.clk.Advance(31 * time.Second)
 	bobsNext := authgatetest.Cookies(t, a.auth, authgate.User[claims]{ID: "u2"})
 
 	if got := victim.get("/whoami").body; got != "u1 admin pro" {
@@ -273,7 +275,11 @@ func TestMemoryRevocationStoreDegradesStepByStep(t *testing.T) {
 				{"bob-0", "bob", signedIn, true},
 				{"bob-3", "bob", signedIn, true},
 				{"bob-live", "bob", signedIn, true},
-				{"bob-later", "bob", c.Now().Add(time.Second), false},
+				// A revoked session may carry a sign-in time up to 30 s
+				// ahead (iat skew, another instance's clock): the mark
+				// covers them, failing closed.
+				{"bob-ahead", "bob", c.Now().Add(30 * time.Second), true},
+				{"bob-later", "bob", c.Now().Add(31 * time.Second), false},
 				{"alice-1", "alice", signedIn, false},
 			} {
 				if got := revoked(t, s, tc.sid, tc.sub, tc.auth); got != tc.want {
@@ -310,16 +316,17 @@ func TestMemoryRevocationStoreDegradesStepByStep(t *testing.T) {
 				s.RevokeSession(ctx, fmt.Sprintf("sid-%d", i), fmt.Sprintf("user-%d", i), c.Now().Add(time.Hour))
 			}
 			// 10 exact + 20 filtered (sid-0..19): the 31st revocation
-			// pushed sid-20 (revoked at before+21s) out of the exact
-			// table, and the filter had no room.
+			// pushed sid-20 (revoked at before+21s, so signed in by
+			// before+51s at the latest) out of the exact table, and the
+			// filter had no room.
 			st := s.Stats()
-			if want := before.Add(21 * time.Second); !st.Cutoff.Equal(want) {
+			if want := before.Add(51 * time.Second); !st.Cutoff.Equal(want) {
 				t.Fatalf("cutoff %v, want %v", st.Cutoff, want)
 			}
-			if !revoked(t, s, "sid-20", "user-20", before.Add(21*time.Second)) || !revoked(t, s, "any", "anyone", before) {
+			if !revoked(t, s, "sid-20", "user-20", before.Add(51*time.Second)) || !revoked(t, s, "any", "anyone", before) {
 				t.Error("sessions signed in by the cutoff: not refused")
 			}
-			if revoked(t, s, "any", "anyone", before.Add(22*time.Second)) {
+			if revoked(t, s, "any", "anyone", before.Add(52*time.Second)) {
 				t.Error("a session signed in after the cutoff: refused")
 			}
 			if !strings.Contains(logs.String(), "level=ERROR") || !strings.Contains(logs.String(), "event=revocation_cutoff") {
@@ -340,8 +347,13 @@ func TestMemoryRevocationStoreDegradesStepByStep(t *testing.T) {
 			}
 			c.Advance(authgate.DefaultMaxLifetime)
 			s.RevokeSession(ctx, "late", "user-x", c.Now().Add(time.Hour)) // writes prune
+			if s.Stats().Cutoff.IsZero() {
+				t.Error("cutoff lifted before MaxLifetime and the clock allowances")
+			}
+			c.Advance(time.Minute)
+			s.RevokeSession(ctx, "later", "user-x", c.Now().Add(time.Hour))
 			if !s.Stats().Cutoff.IsZero() {
-				t.Error("cutoff still in force after MaxLifetime")
+				t.Error("cutoff still in force after MaxLifetime and the clock allowances")
 			}
 		}},
 		{"revoking an empty session id stays exact and never reaches the filter's lookup", func(t *testing.T, s *authgate.MemoryRevocationStore, c *clock, logs *logBuffer) {
@@ -479,7 +491,12 @@ func BenchmarkMemoryRevocationStoreRevoked(b *testing.B) {
 // entries, 2 per subject, a filter of 6, 3 marks) through sign-outs,
 // "sign out everywhere" and clock steps, and checks against an exact model
 // that no revocation is ever lost before it expires, whichever tiers it
-// went through (folding, the filter, the cutoff).
+// went through (folding, the filter, the cutoff). Sign-in times are drawn
+// from 50 minutes before the store's clock to 30 seconds after it: a
+// session signed in during the second of a mark is dated a second later,
+// a token's iat (so its auth_time) is accepted 15 s ahead of the checking
+// instance's clock, and that instance's clock may be 15 s ahead of the
+// store's when the store is the local view of a shared one.
 func FuzzMemoryRevocationStoreNeverRevives(f *testing.F) {
 	f.Add([]byte{0, 4, 8, 12, 16, 20, 24, 28, 32, 36, 40, 44, 3, 7, 2, 6})
 	f.Add([]byte{1, 1, 1, 1, 5, 5, 5, 5, 9, 9, 9, 9, 255, 13, 17, 21})
@@ -509,8 +526,13 @@ func FuzzMemoryRevocationStoreNeverRevives(f *testing.F) {
 				sid := fmt.Sprintf("sid-%d", arg%24)
 				ss, ok := sessions[sid]
 				if !ok || !c.Now().Before(ss.authTime.Add(maxLifetime)) {
-					// A new session, signed in up to 50 minutes ago.
-					ss = &session{sub: fmt.Sprintf("user-%d", arg%5), authTime: c.Now().Add(-time.Duration(arg%6) * 10 * time.Minute).Truncate(time.Second)}
+					// A new session, signed in up to 50 minutes ago or
+					// up to 30 seconds ahead of the store's clock.
+					authTime := c.Now().Truncate(time.Second).Add(-time.Duration(arg%6) * 10 * time.Minute)
+					if arg >= 32 {
+						authTime = c.Now().Truncate(time.Second).Add(time.Duration((arg-32)%31) * time.Second)
+					}
+					ss = &session{sub: fmt.Sprintf("user-%d", arg%5), authTime: authTime}
 					sessions[sid] = ss
 				}
 				s.RevokeSession(ctx, sid, ss.sub, c.Now().Add(maxAge))
@@ -519,8 +541,12 @@ func FuzzMemoryRevocationStoreNeverRevives(f *testing.F) {
 				sub := fmt.Sprintf("user-%d", arg%5)
 				s.RevokeUser(ctx, sub, c.Now())
 				marks[sub] = c.Now()
-			case 3: // time passes: 1 to 64 minutes
-				c.Advance(time.Duration(arg+1) * time.Minute)
+			case 3: // time passes: 1 to 48 minutes, or 1 to 16 seconds
+				if arg < 48 {
+					c.Advance(time.Duration(arg+1) * time.Minute)
+				} else {
+					c.Advance(time.Duration(arg-47) * time.Second)
+				}
 			}
 			for sid, ss := range sessions {
 				if !c.Now().Before(ss.authTime.Add(maxLifetime)) {

@@ -41,6 +41,11 @@ type Token[T any] struct {
 	// authentication method references ("pwd" for a password; extensions
 	// add theirs, such as "otp"); re-issues carry it unchanged.
 	AMR []string `json:"amr,omitempty"`
+
+	// unknownAuthTime marks a token another app minted without auth_time
+	// (see sharedDefaults): AuthTime is its iat, which that app moves at
+	// every re-issue, so every revocation mark of the subject covers it.
+	unknownAuthTime bool
 }
 
 // Session is what handlers read with [Auth.Session] and what
@@ -103,7 +108,8 @@ func (s *Session[T]) AMR() []string { return s.amr }
 // uses for "expires".
 const jsTimeLayout = "2006-01-02T15:04:05.000Z07:00"
 
-// MarshalJSON encodes the session in NextAuth's shape.
+// MarshalJSON encodes the session in NextAuth's shape. Its error is
+// encoding/json's (claims of type T that cannot be encoded).
 func (s *Session[T]) MarshalJSON() ([]byte, error) {
 	return json.Marshal(struct {
 		User    SessionUser `json:"user"`
@@ -113,7 +119,8 @@ func (s *Session[T]) MarshalJSON() ([]byte, error) {
 }
 
 // UnmarshalJSON decodes what MarshalJSON produced, so tests and Go clients
-// can read a /session response into a Session.
+// can read a /session response into a Session. Its error is
+// encoding/json's.
 func (s *Session[T]) UnmarshalJSON(b []byte) error {
 	var v struct {
 		User    SessionUser `json:"user"`

@@ -18,16 +18,16 @@ func TestSharedCodecDefaults(t *testing.T) {
 	shared := newCacheAuth(t, clock, nil, cacheAuthOpts{codec: describedCodec{Codec: def.codec, info: CodecInfo{Pure: true, Shared: true}}})
 	own := newCacheAuth(t, clock, nil, cacheAuthOpts{codec: def.codec})
 	now := clock.now().Unix()
-	mint := func(edit func(*Token[struct{}])) *http.Cookie {
+	mint := func(a *Auth[struct{}], edit func(*Token[struct{}])) *http.Cookie {
 		tok := &Token[struct{}]{Subject: "u1", ID: "0b6f3c2e-6a55-4f4e-9d6e-3f1f0f7f2a10", IssuedAt: now, ExpiresAt: now + 3600}
 		if edit != nil {
 			edit(tok)
 		}
-		v, err := def.codec.Encode(def.sessionCookie, tok)
+		v, err := def.codec.Encode(a.sessionCookie, tok)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return &http.Cookie{Name: def.sessionCookie, Value: v}
+		return &http.Cookie{Name: a.sessionCookie, Value: v}
 	}
 	for _, tc := range []struct {
 		name       string
@@ -44,7 +44,7 @@ func TestSharedCodecDefaults(t *testing.T) {
 		{"not shared: the same token is refused", own, nil, false, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s, err := checkCookie(tc.a, mint(tc.edit))
+			s, err := checkCookie(tc.a, mint(tc.a, tc.edit))
 			if (err == nil) != tc.wantOK {
 				t.Fatalf("got %v, want ok=%v", err, tc.wantOK)
 			}

@@ -13,32 +13,42 @@ import (
 // is cleared on w, and the sign-out is logged and reported to
 // [Events.SignOut]. It is for an app's own sign-out button or an
 // account-deletion flow; call it before writing the response body. A
-// request without a valid session only has its cookies cleared. The error
-// wraps [ErrStore] when the revocation could not be stored, or the
+// request without a valid session cookie only has its cookies cleared. The
+// error wraps [ErrStore] when the revocation could not be stored, or the
 // session could not be deleted from [Config.Adapter]; the cookies are
-// cleared all the same.
+// cleared all the same, since the user asked to leave.
+//
+// A request authenticated by "Authorization: Bearer" ([Config.AcceptBearer],
+// no session cookie) has its session revoked in the same way, and nothing
+// is written to w. When its token is not a valid session there is nothing
+// to sign out: the error then wraps what [Auth.Check] would return
+// ([ErrInvalidSession], [ErrSessionExpired] or [ErrSessionRevoked]), never
+// nil.
 func (a *Auth[T]) SignOut(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
+	raw, bearer, err := a.requestValue(r)
 	var tok *Token[T]
-	if raw, err := a.sessionValue(r); err == nil {
-		var t *Token[T]
-		if a.cfg.DatabaseSessions {
-			t, err = a.dbToken(ctx, raw, a.now())
-		} else {
-			t, err = a.decodeToken(raw)
+	if err == nil {
+		tok, err = a.tokenOf(ctx, raw, a.now())
+		if err == nil {
+			err = a.checkToken(ctx, tok, a.now())
 		}
-		if err == nil && a.checkToken(ctx, t, a.now()) == nil {
-			tok = t
+		// A store that cannot say whether the session was revoked is
+		// no reason to skip revoking it: the token itself verified.
+		if err != nil && !errors.Is(err, ErrStore) {
+			tok = nil
 		}
 	}
-	var err error
+	if bearer && tok == nil {
+		return fmt.Errorf("authgate: sign out a bearer session: %w", err)
+	}
+	err = nil
 	if tok != nil {
 		// Another copy of this cookie (a thief's) may have been re-issued
 		// later than this one and expire later: the session id must stay
-		// revoked as long as any copy could still be valid, which is at
-		// most MaxAge from now (no copy can be re-issued once it is
-		// revoked), and never past the absolute lifetime.
-		if rerr := a.cfg.Revocations.RevokeSession(ctx, tok.ID, tok.Subject, a.revokeUntil(tok.AuthTime)); rerr != nil {
+		// revoked as long as any copy could still be valid (see
+		// revocationExpiry).
+		if rerr := a.cfg.Revocations.RevokeSession(ctx, tok.ID, tok.Subject, a.revocationExpiry(tok, a.now())); rerr != nil {
 			err = fmt.Errorf("%w: revoke session: %w", ErrStore, rerr)
 			a.logDecision(ctx, slog.LevelError, "authgate: revoke session failed",
 				slog.String("event", "signout_error"), slog.String("reason", err.Error()))
@@ -51,7 +61,9 @@ func (a *Auth[T]) SignOut(w http.ResponseWriter, r *http.Request) error {
 			}
 		}
 	}
-	a.deleteSessionCookies(w, r, nil)
+	if !bearer {
+		a.deleteSessionCookies(w, r, nil)
+	}
 	attrs := []slog.Attr{slog.String("event", "signout")}
 	if tok != nil {
 		attrs = append(attrs, slog.String("sub", tok.Subject))

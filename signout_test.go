@@ -244,3 +244,65 @@ func TestAuthSignOut(t *testing.T) {
 		}
 	})
 }
+
+// TestSignOutOfABearerSession: Auth.SignOut on a request authenticated by
+// "Authorization: Bearer" revokes that session (every copy of the token,
+// as header or cookie, is refused afterwards) and sets no cookie; a bearer
+// token that is no valid session is an error, never a success for nothing.
+func TestSignOutOfABearerSession(t *testing.T) {
+	t.Parallel()
+	a := newApp(t, func(c *authgate.Config[claims]) { c.AcceptBearer = true })
+	ck := authgatetest.Cookies(t, a.auth, authgate.User[claims]{ID: "u1"})
+	bearer := func(token string) *http.Request {
+		r := request("POST", "/api/logout")
+		r.Header.Set("Authorization", "Bearer "+token)
+		return r
+	}
+	if _, err := a.auth.Check(bearer(ck[0].Value)); err != nil {
+		t.Fatalf("Check of the bearer token before the sign-out: %v", err)
+	}
+	w := httptest.NewRecorder()
+	if err := a.auth.SignOut(w, bearer(ck[0].Value)); err != nil {
+		t.Fatalf("SignOut of a bearer session: %v", err)
+	}
+	if sc := w.Result().Cookies(); len(sc) != 0 {
+		t.Errorf("SignOut of a bearer session set cookies: %v", sc)
+	}
+	if _, err := a.auth.Check(bearer(ck[0].Value)); !errors.Is(err, authgate.ErrSessionRevoked) {
+		t.Errorf("the bearer token after its sign-out: got %v, want ErrSessionRevoked", err)
+	}
+	if _, err := a.auth.Check(request("GET", "/", ck...)); !errors.Is(err, authgate.ErrSessionRevoked) {
+		t.Errorf("the same session as a cookie after the sign-out: got %v, want ErrSessionRevoked", err)
+	}
+	for _, tt := range []struct {
+		name, token string
+		want        error
+	}{
+		{"a revoked token", ck[0].Value, authgate.ErrSessionRevoked},
+		{"a forged token", "forged", authgate.ErrInvalidSession},
+	} {
+		if err := a.auth.SignOut(httptest.NewRecorder(), bearer(tt.token)); !errors.Is(err, tt.want) {
+			t.Errorf("SignOut with %s: got %v, want an error wrapping %v", tt.name, err, tt.want)
+		}
+	}
+}
+
+// TestSignOutRevokesWhenTheStoreCannotBeRead: a store whose lookups fail
+// must not turn SignOut into a success that revoked nothing: the token
+// verified, so it is revoked all the same.
+func TestSignOutRevokesWhenTheStoreCannotBeRead(t *testing.T) {
+	t.Parallel()
+	var down atomic.Bool
+	a := newApp(t, func(c *authgate.Config[claims]) {
+		c.Revocations = switchableStore{authgate.NewMemoryRevocationStore(authgate.MemoryRevocationOptions{Now: c.Now}), &down}
+	})
+	ck := authgatetest.Cookies(t, a.auth, authgate.User[claims]{ID: "u1"})
+	down.Store(true)
+	if err := a.auth.SignOut(httptest.NewRecorder(), request("POST", "/", ck...)); err != nil {
+		t.Fatalf("SignOut: %v", err)
+	}
+	down.Store(false)
+	if _, err := a.auth.Check(request("GET", "/", ck...)); !errors.Is(err, authgate.ErrSessionRevoked) {
+		t.Errorf("after SignOut during a read fault: got %v, want ErrSessionRevoked", err)
+	}
+}

@@ -18,7 +18,7 @@ import (
 const ColdRing = 4 * 4096
 
 // Authgate returns authgate's variants: Middleware and a final handler
-// reading the role with authgate.FromContext, for a cookie seen before
+// reading the role with Auth.FromContext, for a cookie seen before
 // (warm), cookies never seen before (cold) and no cookie (anonymous); and,
 // to isolate what authgate adds on top of securecookie, authgate with the
 // cache off (a custom Codec) next to bare securecookie decoding the very
@@ -105,7 +105,7 @@ func authgateVariant(now time.Time, n int, codec authgate.Codec, edit func(*auth
 	}
 	claims := TestClaims(now)
 	final := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s, ok := authgate.FromContext[struct{}](r.Context())
+		s, ok := a.FromContext(r.Context())
 		var role string
 		if ok {
 			role = s.User.Role

@@ -5,10 +5,10 @@ go 1.26.0
 require (
 	github.com/alexedwards/scs/postgresstore v0.0.0-20251002162104-209de6e426de
 	github.com/alexedwards/scs/v2 v2.9.0
-	github.com/authgate/authgate v0.0.0-00010101000000-000000000000
-	github.com/authgate/authgate/nextauth v0.0.0-00010101000000-000000000000
-	github.com/authgate/authgate/redisstore v0.0.0-00010101000000-000000000000
-	github.com/authgate/authgate/sqlstore v0.0.0-00010101000000-000000000000
+	github.com/authgate/authgate v0.1.0
+	github.com/authgate/authgate/nextauth v0.1.0
+	github.com/authgate/authgate/redisstore v0.1.0
+	github.com/authgate/authgate/sqlstore v0.1.0
 	github.com/bits-and-blooms/bloom/v3 v3.7.1
 	github.com/go-chi/jwtauth/v5 v5.3.3
 	github.com/go-jose/go-jose/v4 v4.1.9
@@ -54,11 +54,4 @@ require (
 	modernc.org/mathutil v1.7.1 // indirect
 	modernc.org/memory v1.12.1 // indirect
 	modernc.org/sqlite v1.62.0 // indirect
-)
-
-replace (
-	github.com/authgate/authgate => ../
-	github.com/authgate/authgate/nextauth => ../nextauth
-	github.com/authgate/authgate/redisstore => ../redisstore
-	github.com/authgate/authgate/sqlstore => ../sqlstore
 )

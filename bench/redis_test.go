@@ -77,7 +77,7 @@ func storeAuth(b *testing.B, lim authgate.Limiter, revs authgate.RevocationStore
 		b.Fatalf("cookies: %v, %d", err, len(cs))
 	}
 	final := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s, ok := authgate.FromContext[struct{}](r.Context())
+		s, ok := a.FromContext(r.Context())
 		if !ok {
 			w.WriteHeader(http.StatusUnauthorized)
 			return

@@ -105,8 +105,13 @@ func TestNextMintedTokensBehindAuthgate(t *testing.T) {
 			if s.User.ID != "user-42" || s.User.Name != "Alice Example" || s.User.Role != "admin" || s.Claims.Plan != "pro" {
 				t.Errorf("got %+v", s)
 			}
-			if !s.AuthTime().Equal(clk.Now()) || s.ID() != "0b6f3c2e-6a55-4f4e-9d6e-3f1f0f7f2a10" {
-				t.Errorf("defaults: auth time %v (want iat %v), id %q (want the jti)", s.AuthTime(), clk.Now(), s.ID())
+			if !s.AuthTime().Equal(clk.Now()) || len(s.ID()) != 22 || s.ID() == "0b6f3c2e-6a55-4f4e-9d6e-3f1f0f7f2a10" {
+				t.Errorf("defaults: auth time %v (want iat %v), id %q (want one derived from sub and auth_time, not the jti)", s.AuthTime(), clk.Now(), s.ID())
+			}
+			// NextAuth re-encodes with a new jti: the same session.
+			again, _ := serve(a, mint(func(p map[string]any) { p["jti"] = "5b1d7c8a-1111-4e4e-8888-0123456789ab" }))
+			if again == nil || again.ID() != s.ID() {
+				t.Errorf("a copy with another jti has session id %v, want %q", again, s.ID())
 			}
 			for _, r := range []struct {
 				name string
@@ -118,7 +123,9 @@ func TestNextMintedTokensBehindAuthgate(t *testing.T) {
 				{"issued more than 15 s in the future", func(p map[string]any) { p["iat"] = clk.Now().Unix() + 16 }},
 				{"no subject (an OAuth check token)", func(p map[string]any) { delete(p, "sub") }},
 				{"no jti", func(p map[string]any) { delete(p, "jti") }},
-				{"a jti that is no id", func(p map[string]any) { p["jti"] = "../../etc" }},
+				{"a sid that is no id", func(p map[string]any) { p["sid"] = "../../etc" }},
+				{"an nbf 16 s ahead", func(p map[string]any) { p["nbf"] = time.Now().Unix() + 16 }},
+				{"an nbf that is not a number", func(p map[string]any) { p["nbf"] = "0" }},
 				{"no iat", func(p map[string]any) { delete(p, "iat") }},
 				{"signed in longer ago than the absolute lifetime", func(p map[string]any) {
 					p["auth_time"] = clk.Now().Add(-91 * 24 * time.Hour).Unix()
@@ -161,7 +168,9 @@ func TestReissueWritesAuthgateClaimsInNextAuthFormat(t *testing.T) {
 	if err := codec.Decode(nextauth.V4CookieName, set.Value, tok); err != nil {
 		t.Fatal(err)
 	}
-	if tok.AuthTime != signIn || tok.Audience != origin || tok.ID != "0b6f3c2e-6a55-4f4e-9d6e-3f1f0f7f2a10" || tok.IssuedAt != clk.Now().Unix() || tok.Claims.Plan != "pro" {
+	// The session id derived for the Next.js token (it had no sid) is
+	// written as sid, so it stays the same from now on.
+	if tok.AuthTime != signIn || tok.Audience != origin || tok.ID != s.ID() || tok.IssuedAt != clk.Now().Unix() || tok.Claims.Plan != "pro" {
 		t.Errorf("re-issued token: %+v", tok)
 	}
 }

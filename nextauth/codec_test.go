@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/authgate/authgate"
 	"github.com/authgate/authgate/nextauth"
@@ -204,5 +205,109 @@ func TestDecodeRefusesMalformed(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestDecodeMatchesClaimNamesExactly: encoding/json alone would read
+// "Role" as the role and "JTI" as the session id; NextAuth (JavaScript)
+// tells them apart, and so does the codec.
+func TestDecodeMatchesClaimNamesExactly(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		payload map[string]any
+		want    authgate.Token[Claims]
+	}{
+		{"Role is not role", map[string]any{"sub": "u1", "Role": "admin", "sid": "s1"},
+			authgate.Token[Claims]{Subject: "u1", ID: "s1"}},
+		{"role and Role: role is the role", map[string]any{"sub": "u1", "role": "user", "Role": "admin", "sid": "s1"},
+			authgate.Token[Claims]{Subject: "u1", Role: "user", ID: "s1"}},
+		{"JTI is not the session id", map[string]any{"sub": "u1", "JTI": "x"},
+			authgate.Token[Claims]{Subject: "u1"}},
+		{"SID is not the session id", map[string]any{"sub": "u1", "jti": "x", "sid": "s1", "SID": "s2"},
+			authgate.Token[Claims]{Subject: "u1", ID: "s1"}},
+		{"Plan is not the app's plan", map[string]any{"sub": "u1", "sid": "s1", "Plan": "enterprise", "orgId": 7},
+			authgate.Token[Claims]{Subject: "u1", ID: "s1", Claims: Claims{OrgID: 7}}},
+		{"Sub, Exp and Auth_Time are no registered claims", map[string]any{"sub": "u1", "sid": "s1", "Sub": "u2", "Exp": 9, "Auth_Time": 9, "exp": 2},
+			authgate.Token[Claims]{Subject: "u1", ID: "s1", ExpiresAt: 2}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, c := range []authgate.Codec{mustV4(t), mustV5(t)} {
+				v, err := c.Encode(nextauth.V5CookieName, tc.payload)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := new(authgate.Token[Claims])
+				if err := c.Decode(nextauth.V5CookieName, v, got); err != nil {
+					t.Fatalf("%T: %v", c, err)
+				}
+				if !reflect.DeepEqual(*got, tc.want) {
+					t.Errorf("%T: got %+v, want %+v", c, *got, tc.want)
+				}
+			}
+		})
+	}
+}
+
+func TestDecodeHonoursNotBefore(t *testing.T) {
+	now := time.Now().Unix()
+	for _, tc := range []struct {
+		name string
+		nbf  any
+		want error
+	}{
+		{"nbf in the past", now - 3600, nil},
+		{"nbf 10 s ahead, within the 15 s clock skew", now + 10, nil},
+		{"nbf 16 s ahead", now + 16, nextauth.ErrNotYetValid},
+		{"nbf an hour ahead", float64(now + 3600), nextauth.ErrNotYetValid},
+		{"nbf a string", "0", nextauth.ErrClaims},
+		{"nbf null", nil, nextauth.ErrClaims},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, c := range []authgate.Codec{mustV4(t), mustV5(t)} {
+				v, err := c.Encode(nextauth.V5CookieName, map[string]any{"sub": "u1", "sid": "s1", "nbf": tc.nbf})
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, dst := range []any{new(authgate.Token[Claims]), &map[string]any{}} {
+					if err := c.Decode(nextauth.V5CookieName, v, dst); !errors.Is(err, tc.want) || (tc.want == nil) != (err == nil) {
+						t.Errorf("%T into %T: got %v, want %v", c, dst, err, tc.want)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestEncodeWritesTheIDNextJSCallbacksRead: a Next.js app's callbacks read
+// the user's id as token.id (set by its own jwt callback at sign-in); a
+// token authgate mints carries it, equal to sub unless the app's claims
+// have an id of their own.
+func TestEncodeWritesTheIDNextJSCallbacksRead(t *testing.T) {
+	type WithID struct {
+		ID   string `json:"id"`
+		Plan string `json:"plan,omitempty"`
+	}
+	for _, c := range []authgate.Codec{mustV4(t), mustV5(t)} {
+		v, err := c.Encode(nextauth.V5CookieName, sampleToken())
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := map[string]any{}
+		if err := c.Decode(nextauth.V5CookieName, v, &p); err != nil || p["id"] != "user-42" || p["role"] != "admin" {
+			t.Errorf("%T: payload %v (%v), want id = sub and the role", c, p, err)
+		}
+
+		tok := &authgate.Token[WithID]{Subject: "github:583231", ID: "AAAAAAAAAAAAAAAAAAAAAA", Claims: WithID{ID: "db-7"}}
+		if v, err = c.Encode(nextauth.V5CookieName, tok); err != nil {
+			t.Fatal(err)
+		}
+		p = map[string]any{}
+		back := new(authgate.Token[WithID])
+		if err := c.Decode(nextauth.V5CookieName, v, &p); err != nil || p["id"] != "db-7" {
+			t.Errorf("%T: payload %v (%v), want the app's id", c, p, err)
+		}
+		if err := c.Decode(nextauth.V5CookieName, v, back); err != nil || back.Claims.ID != "db-7" || back.Subject != "github:583231" {
+			t.Errorf("%T: decoded %+v (%v)", c, back, err)
+		}
 	}
 }

@@ -33,24 +33,75 @@
 // (Token.Claims) are written at the top level of the payload, as a
 // NextAuth jwt callback writes them (token.plan = …), and read back from
 // there; an app claim whose JSON name is one of the built-in ones is
-// refused when encoding ([ErrClaims]).
+// refused when encoding ([ErrClaims]). Names match exactly, as in
+// JavaScript: "Role" is not "role", "JTI" not "jti" (an app claim called
+// "Role" reaches the claims type only when it has a member of that exact
+// name).
 //
-// NextAuth replaces "jti" with a fresh UUID whenever it re-encodes a token
-// (every GET /api/auth/session) but copies every other claim. So the codecs
-// also write authgate's session id as "sid", and read the id from "sid"
-// when present, else from "jti": per-session revocation ([authgate.Auth.SignOut])
-// holds across a Next.js refresh. auth_time and aud survive the same way.
+// What a Next.js app may rely on in a token authgate minted: "sub" and
+// "id" (both the user's id, as token.sub and the token.id a jwt callback
+// sets at sign-in; the app's claims may carry an "id" of their own, which
+// is then written instead), "name", "email", "picture" (when set), "role"
+// and "roles" (when set), the app's claims at the top level, "iat", "exp"
+// and "jti" (as NextAuth writes them), and authgate's "sid", "auth_time"
+// and "aud". A Next.js callback written for its own tokens, such as
 //
-// A token minted by the Next.js app has none of authgate's claims. The
-// codecs report [authgate.CodecInfo] Shared, and authgate then applies the
-// defaults [authgate.CodecInfo] documents: no "aud" means this deployment,
-// no "auth_time" means signed in at "iat" (so a Next.js app that wants
-// strict absolute lifetimes and fresh-sign-in checks sets token.auth_time
-// in its jwt callback at sign-in), and a UUID is a valid session id. Every
+//	jwt({ token, user }) { if (user) { token.id = user.id; token.role = user.role } return token }
+//	session({ session, token }) { session.user.id = token.id; session.user.role = token.role; return session }
+//
+// therefore reads authgate's tokens unchanged. Claims authgate does not
+// know (neither the Token's nor the app's claims type's) are dropped when
+// authgate re-issues a token.
+//
+// # Sessions shared with a Next.js app
+//
+// NextAuth re-encodes the token whenever the Next.js app serves a session
+// (every GET /api/auth/session, getServerSession with a refresh): it copies
+// every claim but gives the token a new "jti", "iat" and "exp", and it
+// never asks authgate's revocation store. So:
+//
+//   - authgate writes its session id as "sid" too, and reads the id from
+//     "sid" when present. A token without "sid" (minted by the Next.js app)
+//     gets an id derived from "sub" and "auth_time", which NextAuth keeps:
+//     every re-issued copy of one sign-in has the same id, and signing one
+//     out ([authgate.Auth.SignOut]) ends them all. Without "auth_time" too,
+//     the id is derived from "sub" alone: signing out one such token ends
+//     every such token of that user (failing closed).
+//   - A token without "auth_time" counts as signed in at its "iat" for the
+//     time rules, but "iat" moves forward at every Next.js refresh; so a
+//     revocation mark ([authgate.Auth.SignOutEverywhere], or a store's
+//     fold) refuses it whatever its "iat", until the mark expires
+//     (MaxLifetime). A user of such an app who signed out everywhere
+//     cannot use a Next.js-minted session in the Go API for that long.
+//   - A revocation is kept until the session's absolute end (auth_time +
+//     MaxLifetime), not MaxAge after the sign-out: NextAuth keeps copies
+//     alive as long as they are used. Without "auth_time" there is no
+//     fixed end; the revocation is then kept MaxLifetime from the sign-out,
+//     after which a copy the Next.js app kept re-issuing all along is
+//     accepted again.
+//
+// A Next.js app that shares sessions with authgate should therefore set
+// both in its jwt callback at sign-in:
+//
+//	jwt({ token, user }) {
+//		if (user) {
+//			token.id = user.id
+//			token.role = user.role
+//			token.sid = crypto.randomUUID()                 // one id for the session's whole life
+//			token.auth_time = Math.floor(Date.now() / 1000) // when the user signed in
+//		}
+//		return token
+//	}
+//
+// The other defaults of [authgate.CodecInfo] Shared apply to such tokens:
+// no "aud" means this deployment, and a UUID is a valid session id. Every
 // other rule applies as to authgate's own tokens: expiry (without
-// NextAuth's 15 s tolerance: authgate is stricter), the idle and absolute
-// timeouts, issue times in the future, revocation, and the warm cache
-// (the codecs report Pure).
+// NextAuth's 15 s tolerance: authgate is stricter), "nbf" (with NextAuth's
+// 15 s tolerance, checked by Decode: [ErrNotYetValid]), the idle and
+// absolute timeouts, issue times in the future, revocation, and the warm
+// cache (the codecs report Pure). The Next.js app itself does not consult
+// authgate's revocations: a token signed out through authgate stays valid
+// in the Next.js app until it expires there.
 //
 // # Security
 //

@@ -30,9 +30,15 @@ var (
 	ErrDecrypt = errors.New("nextauth: token does not decrypt")
 
 	// ErrClaims reports a payload that does not map to the token: not a
-	// JSON object, a claim of the wrong type, or (when encoding) an app
-	// claim whose name is one of the built-in claims.
+	// JSON object, a claim of the wrong type (an "nbf" that is not a
+	// number), a member name written with escapes, or (when encoding) an
+	// app claim whose name is one of the built-in claims.
 	ErrClaims = errors.New("nextauth: token claims do not map")
+
+	// ErrNotYetValid reports a token whose "nbf" (not before) is more
+	// than 15 seconds after the codec's clock, which NextAuth's own decode
+	// refuses too.
+	ErrNotYetValid = errors.New("nextauth: token not yet valid")
 
 	// ErrSecret reports a missing secret.
 	ErrSecret = errors.New("nextauth: no secret")

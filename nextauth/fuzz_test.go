@@ -50,7 +50,7 @@ func FuzzDecode(f *testing.F) {
 }
 
 func isSentinel(err error) bool {
-	for _, s := range []error{nextauth.ErrMalformed, nextauth.ErrTooLarge, nextauth.ErrHeader, nextauth.ErrKey, nextauth.ErrDecrypt, nextauth.ErrClaims} {
+	for _, s := range []error{nextauth.ErrMalformed, nextauth.ErrTooLarge, nextauth.ErrHeader, nextauth.ErrKey, nextauth.ErrDecrypt, nextauth.ErrClaims, nextauth.ErrNotYetValid} {
 		if errors.Is(err, s) {
 			return true
 		}

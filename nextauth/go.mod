@@ -2,7 +2,7 @@ module github.com/authgate/authgate/nextauth
 
 go 1.26.0
 
-require github.com/authgate/authgate v0.0.0-00010101000000-000000000000
+require github.com/authgate/authgate v0.1.0
 
 require (
 	github.com/go-jose/go-jose/v4 v4.1.9
@@ -10,6 +10,3 @@ require (
 	golang.org/x/crypto v0.59.0 // indirect
 	golang.org/x/time v0.16.0 // indirect
 )
-
-// The codecs always build against the authgate in this repository.
-replace github.com/authgate/authgate => ../

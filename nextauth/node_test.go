@@ -1,10 +1,14 @@
 package nextauth_test
 
 import (
+	"context"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/authgate/authgate"
 	"github.com/authgate/authgate/nextauth"
@@ -34,8 +38,10 @@ func checkFromNext(t *testing.T, got *authgate.Token[Claims]) {
 		Picture: "https://example.com/a.png", Role: "admin", Roles: []string{"admin", "billing"},
 		Claims: Claims{Plan: "pro", OrgID: 7},
 	}
-	if got.IssuedAt == 0 || got.ExpiresAt != got.IssuedAt+3600 || len(got.ID) != 36 {
-		t.Errorf("registered claims: iat %d, exp %d, jti %q; want exp = iat+3600 and a UUID", got.IssuedAt, got.ExpiresAt, got.ID)
+	// No sid: the session id is derived from what NextAuth keeps across
+	// re-encodes (sub, auth_time), not the jti it replaces each time.
+	if got.IssuedAt == 0 || got.ExpiresAt != got.IssuedAt+3600 || len(got.ID) != 22 {
+		t.Errorf("registered claims: iat %d, exp %d, id %q; want exp = iat+3600 and a derived id", got.IssuedAt, got.ExpiresAt, got.ID)
 	}
 	want.IssuedAt, want.ExpiresAt, want.ID = got.IssuedAt, got.ExpiresAt, got.ID
 	if !reflect.DeepEqual(*got, want) {
@@ -94,7 +100,7 @@ func checkFlat(t *testing.T, p map[string]any) {
 	tok := sampleToken()
 	want := map[string]any{
 		"sub": tok.Subject, "name": tok.Name, "email": tok.Email, "picture": tok.Picture,
-		"role": tok.Role, "roles": []any{"admin", "billing"}, "plan": "pro", "orgId": float64(7),
+		"role": tok.Role, "roles": []any{"admin", "billing"}, "plan": "pro", "orgId": float64(7), "id": tok.Subject,
 		"jti": tok.ID, "sid": tok.ID, "iat": float64(tok.IssuedAt), "exp": float64(tok.ExpiresAt),
 		"auth_time": float64(tok.AuthTime), "aud": tok.Audience,
 	}
@@ -206,5 +212,149 @@ func TestGetTokenReadsBearer(t *testing.T) {
 	p := node.GetToken(t, "v4", nil, "Bearer "+url.QueryEscape(v), secret, false)
 	if p == nil || p["sub"] != "user-42" {
 		t.Fatalf("getToken with a bearer token: got %v", p)
+	}
+}
+
+// TestNextJSRefreshDoesNotUndoARevocation runs NextAuth's own token code
+// (the session route's decode and encode, with its clock set to
+// authgate's) on copies of a signed-out session, as a thief who kept the
+// cookie and visits the Next.js app would have them re-issued. No copy
+// may be accepted again by authgate.
+func TestNextJSRefreshDoesNotUndoARevocation(t *testing.T) {
+	node := nodejwt.Start(t)
+	const month = 30 * 24 * 3600 // NextAuth's default session maxAge
+	for _, f := range []struct {
+		lib, cookie string
+		codec       authgate.Codec
+	}{
+		{"v4", nextauth.V4CookieName, mustV4(t)},
+		{"v5", nextauth.V5CookieName, mustV5(t)},
+	} {
+		salt := ""
+		if f.lib == "v5" {
+			salt = f.cookie
+		}
+		t.Run(f.lib, func(t *testing.T) {
+			// nextMint is a token the Next.js app's jwt callback built at
+			// sign-in, minted by NextAuth at authgate's time.
+			nextMint := func(clk *clock, claims map[string]any) *http.Cookie {
+				tok := map[string]any{"sub": "user-42", "name": "Alice Example", "role": "admin"}
+				for k, v := range claims {
+					tok[k] = v
+				}
+				return &http.Cookie{Name: f.cookie, Value: node.EncodeAt(t, f.lib, tok, secret, salt, month, clk.Now())}
+			}
+			refresh := func(clk *clock, c *http.Cookie) *http.Cookie {
+				return &http.Cookie{Name: f.cookie, Value: node.RefreshAt(t, f.lib, c.Value, secret, salt, month, clk.Now())}
+			}
+			signOut := func(a *authgate.Auth[Claims], c *http.Cookie) {
+				t.Helper()
+				if s, _ := serve(a, c); s == nil {
+					t.Fatal("the session was refused before its sign-out")
+				}
+				r := httptest.NewRequest("POST", origin+"/signout", nil)
+				r.AddCookie(c)
+				if err := a.SignOut(httptest.NewRecorder(), r); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, tc := range []struct {
+				name string
+				run  func(t *testing.T, a *authgate.Auth[Claims], clk *clock) *http.Cookie
+			}{
+				{"A Next.js token without sid, signed out through authgate, comes back with a new jti", func(t *testing.T, a *authgate.Auth[Claims], clk *clock) *http.Cookie {
+					c := nextMint(clk, map[string]any{"auth_time": clk.Now().Unix()})
+					clk.Advance(time.Minute)
+					signOut(a, c)
+					clk.Advance(time.Minute)
+					return refresh(clk, c)
+				}},
+				{"A Next.js token without sid or auth_time, signed out through authgate, comes back with a new jti and iat", func(t *testing.T, a *authgate.Auth[Claims], clk *clock) *http.Cookie {
+					c := nextMint(clk, nil)
+					clk.Advance(time.Minute)
+					signOut(a, c)
+					clk.Advance(time.Minute)
+					return refresh(clk, c)
+				}},
+				{"After SignOutEverywhere, a refreshed copy of a Next.js token without auth_time has a later iat", func(t *testing.T, a *authgate.Auth[Claims], clk *clock) *http.Cookie {
+					c := nextMint(clk, map[string]any{"sid": "0b6f3c2e-6a55-4f4e-9d6e-3f1f0f7f2a10"})
+					if s, _ := serve(a, c); s == nil {
+						t.Fatal("refused before the sign-out")
+					}
+					clk.Advance(time.Minute)
+					if err := a.SignOutEverywhere(context.Background(), "user-42"); err != nil {
+						t.Fatal(err)
+					}
+					clk.Advance(time.Minute)
+					return refresh(clk, c)
+				}},
+				{"An authgate session that Next.js keeps re-issuing daily, signed out, on day 31 (past MaxAge)", func(t *testing.T, a *authgate.Auth[Claims], clk *clock) *http.Cookie {
+					cookies, err := a.NewSessionCookies(context.Background(), &authgate.User[Claims]{ID: "user-42"})
+					if err != nil {
+						t.Fatal(err)
+					}
+					c := cookies[0]
+					clk.Advance(time.Minute)
+					signOut(a, c)
+					for day := 1; day <= 31; day++ {
+						clk.Advance(24 * time.Hour)
+						c = refresh(clk, c)
+						if s, _ := serve(a, c); s != nil {
+							t.Fatalf("day %d: a re-issued copy of the signed-out session was accepted", day)
+						}
+					}
+					// Another user's sign-out: the store prunes what has expired.
+					other, _ := a.NewSessionCookies(context.Background(), &authgate.User[Claims]{ID: "user-7"})
+					signOut(a, other[0])
+					return c
+				}},
+			} {
+				t.Run(tc.name, func(t *testing.T) {
+					a, clk := newAuth(t, f.codec, f.cookie)
+					c := tc.run(t, a, clk)
+					if s, _ := serve(a, c); s != nil {
+						t.Fatalf("the Next.js-refreshed copy of a revoked session was accepted: %+v", s)
+					}
+					// Still refused a week later.
+					clk.Advance(7 * 24 * time.Hour)
+					if s, _ := serve(a, refresh(clk, c)); s != nil {
+						t.Fatalf("a week later, a refreshed copy was accepted: %+v", s)
+					}
+				})
+			}
+		})
+	}
+}
+
+// TestNotBeforeAgreesWithNextAuth: a token NextAuth's own decode refuses
+// for its nbf is refused here too, and one it accepts is accepted.
+func TestNotBeforeAgreesWithNextAuth(t *testing.T) {
+	node := nodejwt.Start(t)
+	now := time.Now().Unix()
+	for _, tc := range []struct {
+		name   string
+		nbf    int64
+		refuse bool
+	}{
+		{"nbf a minute ago", now - 60, false},
+		{"nbf an hour ahead", now + 3600, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := map[string]any{"sub": "user-42", "sid": "s1", "iat": now, "exp": now + 3600, "nbf": tc.nbf}
+			for _, f := range []struct {
+				lib, salt string
+				codec     authgate.Codec
+			}{{"v4", "", mustV4(t)}, {"v5", nextauth.V5CookieName, mustV5(t)}} {
+				v, err := f.codec.Encode(nextauth.V5CookieName, p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				_, nextErr := node.Decode(t, f.lib, v, secret, f.salt)
+				goErr := f.codec.Decode(nextauth.V5CookieName, v, new(authgate.Token[Claims]))
+				if (nextErr != "") != tc.refuse || (goErr != nil) != tc.refuse {
+					t.Errorf("%s: NextAuth's decode error %q, the codec's %v; want refused = %v", f.lib, nextErr, goErr, tc.refuse)
+				}
+			}
+		})
 	}
 }

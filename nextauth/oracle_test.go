@@ -59,7 +59,7 @@ func TestGoJoseDecryptsOurTokens(t *testing.T) {
 
 func TestWeDecryptGoJoseTokens(t *testing.T) {
 	v5info := "Auth.js Generated Encryption Key (" + nextauth.V5CookieName + ")"
-	payload, _ := json.Marshal(map[string]any{"sub": "user-42", "plan": "pro", "jti": "x-1", "iat": 1, "exp": 2})
+	payload, _ := json.Marshal(map[string]any{"sub": "user-42", "plan": "pro", "jti": "x-1", "sid": "s-1", "iat": 1, "exp": 2})
 	for _, tc := range []struct {
 		name  string
 		codec authgate.Codec
@@ -87,7 +87,7 @@ func TestWeDecryptGoJoseTokens(t *testing.T) {
 			if err := tc.codec.Decode(nextauth.V5CookieName, v, got); err != nil {
 				t.Fatalf("decode: %v", err)
 			}
-			if got.Subject != "user-42" || got.Claims.Plan != "pro" || got.ID != "x-1" {
+			if got.Subject != "user-42" || got.Claims.Plan != "pro" || got.ID != "s-1" {
 				t.Errorf("got %+v", got)
 			}
 		})

@@ -2,6 +2,7 @@ package nextauth
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/authgate/authgate"
 )
@@ -26,17 +27,22 @@ const MaxTokenBytes = 16 << 10
 // Decode refuses, before decrypting anything, a value longer than
 // [MaxTokenBytes], anything but five base64url parts with an empty key
 // part, and every header but the one above (see [ErrHeader]); then a value
-// that fails authentication. It checks no times: authgate does, on every
-// request, from the decoded iat and exp.
+// that fails authentication. Of the times it checks only "nbf" (the token
+// is refused with [ErrNotYetValid] while it is more than 15 s ahead, as
+// NextAuth does); authgate checks the others on every request, from the
+// decoded iat, exp and auth_time.
 //
 // NextAuth v4 seals the session token with the same key whatever the
 // cookie is called, so the name argument of Encode and Decode is not
 // bound into the value.
 //
 // A V4 is safe for concurrent use; its key is fixed at construction, so
-// Decode's result depends only on its input and authgate may cache it.
+// a value Decode accepts it accepts with the same result for its whole
+// life (a value refused for its "nbf" is accepted later), and authgate
+// may cache it.
 type V4 struct {
 	key *contentKey
+	now func() time.Time
 }
 
 // NewV4 returns the codec for secret, the app's NEXTAUTH_SECRET (or
@@ -46,7 +52,7 @@ func NewV4(secret string) (*V4, error) {
 	if secret == "" {
 		return nil, fmt.Errorf("%w: set the NEXTAUTH_SECRET the Next.js app uses", ErrSecret)
 	}
-	return &V4{key: newContentKey(encGCM, deriveKey(secret, "", "NextAuth.js Generated Encryption Key", 32), false)}, nil
+	return &V4{key: newContentKey(encGCM, deriveKey(secret, "", "NextAuth.js Generated Encryption Key", 32), false), now: time.Now}, nil
 }
 
 // Encode seals value (an *authgate.Token) as a NextAuth v4 session token.
@@ -77,11 +83,11 @@ func (c *V4) Decode(name, value string, dst any) error {
 	if err != nil {
 		return err
 	}
-	return decodePayload(pt, dst)
+	return decodePayload(pt, dst, c.now)
 }
 
 // CodecInfo tells authgate that V4's tokens may be minted by a Next.js app
-// and that its Decode is a pure function of its input.
+// and that what its Decode accepts may be cached.
 func (c *V4) CodecInfo() authgate.CodecInfo {
 	return authgate.CodecInfo{Pure: true, Shared: true}
 }

@@ -3,6 +3,7 @@ package nextauth
 import (
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/authgate/authgate"
 )
@@ -27,13 +28,14 @@ const V5CookieName = "authjs.session-token"
 // [MaxTokenBytes], anything but five base64url parts with an empty key
 // part, and every header other than alg "dir", enc A256CBC-HS512 or A256GCM
 // and an optional kid (see [ErrHeader]); then a kid that names no secret
-// ([ErrKey]) and a value that fails authentication. It checks no times:
-// authgate does.
+// ([ErrKey]) and a value that fails authentication. Of the times it checks
+// only "nbf", as V4 does; authgate checks the others.
 //
 // A V5 is safe for concurrent use; its secrets are fixed at construction.
 // It derives the keys of a cookie name on first use and remembers those of
 // up to 8 names.
 type V5 struct {
+	now     func() time.Time
 	secrets []string
 	mu      sync.RWMutex
 	byName  map[string]*v5Keys
@@ -56,7 +58,7 @@ func NewV5(secrets ...string) (*V5, error) {
 			return nil, fmt.Errorf("%w: secret %d is empty", ErrSecret, i)
 		}
 	}
-	return &V5{secrets: append([]string(nil), secrets...), byName: map[string]*v5Keys{}}, nil
+	return &V5{secrets: append([]string(nil), secrets...), byName: map[string]*v5Keys{}, now: time.Now}, nil
 }
 
 // maxV5Names bounds how many cookie names' keys a V5 remembers.
@@ -119,7 +121,7 @@ func (c *V5) Decode(name, value string, dst any) error {
 	if err != nil {
 		return err
 	}
-	return decodePayload(pt, dst)
+	return decodePayload(pt, dst, c.now)
 }
 
 // byHeader returns the key whose header jose would write is exactly h.
@@ -154,7 +156,7 @@ func (k *v5Keys) byKID(h header) *contentKey {
 }
 
 // CodecInfo tells authgate that V5's tokens may be minted by a Next.js app
-// and that its Decode is a pure function of its input.
+// and that what its Decode accepts may be cached.
 func (c *V5) CodecInfo() authgate.CodecInfo {
 	return authgate.CodecInfo{Pure: true, Shared: true}
 }

@@ -107,6 +107,54 @@ func TestGitHubSignIn(t *testing.T) {
 	}
 }
 
+// TestUnverifiedEmailsAreDropped: an email the provider does not mark
+// verified never reaches the session unless the app opts in, for an OpenID
+// Connect issuer (email_verified) as for GitHub (/user/emails).
+func TestUnverifiedEmailsAreDropped(t *testing.T) {
+	idp := startMockOIDC(t)
+	tests := []struct {
+		name      string
+		provider  func(t *testing.T) (authgate.OAuthProvider, string)
+		wantEmail string
+	}{
+		{"OIDC: an email_verified false email is dropped", func(t *testing.T) (authgate.OAuthProvider, string) {
+			idp.QueueUser(&mockoidc.MockUser{Subject: "u-unverified", Email: "typed@example.com", EmailVerified: false})
+			return idp.provider(t), "oidc"
+		}, ""},
+		{"OIDC: a verified email is kept", func(t *testing.T) (authgate.OAuthProvider, string) {
+			idp.QueueUser(&mockoidc.MockUser{Subject: "u-verified", Email: "checked@example.com", EmailVerified: true})
+			return idp.provider(t), "oidc"
+		}, "checked@example.com"},
+		{"OIDC: AllowUnverifiedEmail keeps an unverified email", func(t *testing.T) (authgate.OAuthProvider, string) {
+			idp.QueueUser(&mockoidc.MockUser{Subject: "u-unverified", Email: "typed@example.com", EmailVerified: false})
+			return idp.providerWith(t, func(c *providers.OIDCConfig) { c.AllowUnverifiedEmail = true }), "oidc"
+		}, "typed@example.com"},
+		{"GitHub: an unverified primary address is dropped", func(t *testing.T) (authgate.OAuthProvider, string) {
+			gh := startGitHub(t)
+			gh.primaryUnverified = true
+			return gh.provider(t), "github"
+		}, ""},
+		{"GitHub: AllowUnverifiedEmail keeps an unverified primary address", func(t *testing.T) (authgate.OAuthProvider, string) {
+			gh := startGitHub(t)
+			gh.primaryUnverified, gh.allowUnverified = true, true
+			return gh.provider(t), "github"
+		}, "octocat@example.com"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, id := tt.provider(t)
+			a := newApp(t, []authgate.OAuthProvider{p}, nil)
+			b := a.browser()
+			if res := b.signIn(id, "/welcome"); res.StatusCode != http.StatusFound || strings.Contains(res.Header.Get("Location"), "error=") {
+				t.Fatalf("callback: %d to %q", res.StatusCode, res.Header.Get("Location"))
+			}
+			if got := b.session().User.Email; got != tt.wantEmail {
+				t.Errorf("session email: got %q, want %q", got, tt.wantEmail)
+			}
+		})
+	}
+}
+
 // TestCallbackRefusals: every way a callback can be wrong ends on the
 // error page with NextAuth's code, with no session.
 func TestCallbackRefusals(t *testing.T) {

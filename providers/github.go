@@ -35,14 +35,20 @@ type GitHubConfig struct {
 	DisablePKCE bool
 	// HTTPClient sends every request; the default has [DefaultTimeout].
 	HTTPClient *http.Client
+	// AllowUnverifiedEmail takes the primary address from /user/emails
+	// even when GitHub does not mark it verified, as NextAuth does. The
+	// default (false) takes it only when verified.
+	AllowUnverifiedEmail bool
 }
 
 // GitHub returns the "Sign in with GitHub" provider. GitHub is OAuth 2, not
 // OpenID Connect: there is no ID token. The profile is GET {APIURL}/user,
 // mapped as NextAuth does to {id: String(id), name: name or login, email,
-// image: avatar_url}. When the profile shows no public email, GET
-// {APIURL}/user/emails supplies the primary one, and only if GitHub marks
-// it verified (NextAuth takes the primary one whether verified or not).
+// image: avatar_url}. The profile's public email is one GitHub has
+// verified (GitHub lets a user make only a verified address public). When
+// the profile shows none, GET {APIURL}/user/emails supplies the primary
+// one, and only if GitHub marks it verified (NextAuth takes it whether
+// verified or not; see AllowUnverifiedEmail).
 // The sign-in uses state and PKCE. It fails with [ErrConfig] when the
 // client id or secret is missing.
 func GitHub(c GitHubConfig) (authgate.OAuthProvider, error) {
@@ -81,7 +87,7 @@ func GitHub(c GitHubConfig) (authgate.OAuthProvider, error) {
 					return u, fmt.Errorf("github emails: %w", err)
 				}
 				for _, e := range emails {
-					if e.Primary && e.Verified {
+					if e.Primary && (e.Verified || c.AllowUnverifiedEmail) {
 						u.Email = e.Email
 					}
 				}

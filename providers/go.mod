@@ -2,10 +2,8 @@ module github.com/authgate/authgate/providers
 
 go 1.26.0
 
-replace github.com/authgate/authgate => ..
-
 require (
-	github.com/authgate/authgate v0.0.0-00010101000000-000000000000
+	github.com/authgate/authgate v0.1.0
 	github.com/coreos/go-oidc/v3 v3.21.0
 	github.com/golang-jwt/jwt/v5 v5.3.1
 	github.com/oauth2-proxy/mockoidc v0.0.0-20261103160011-e06ed0b7cb7f

@@ -282,9 +282,15 @@ func startMockOIDC(t *testing.T) *oidcServer {
 
 func (s *oidcServer) provider(t *testing.T) authgate.OAuthProvider {
 	t.Helper()
-	p, err := providers.OIDC(context.Background(), providers.OIDCConfig{
-		Issuer: s.Issuer(), ClientID: s.ClientID, ClientSecret: s.ClientSecret,
-	})
+	return s.providerWith(t, func(*providers.OIDCConfig) {})
+}
+
+// providerWith is provider with edit applied to its configuration.
+func (s *oidcServer) providerWith(t *testing.T, edit func(*providers.OIDCConfig)) authgate.OAuthProvider {
+	t.Helper()
+	c := providers.OIDCConfig{Issuer: s.Issuer(), ClientID: s.ClientID, ClientSecret: s.ClientSecret}
+	edit(&c)
+	p, err := providers.OIDC(context.Background(), c)
 	if err != nil {
 		t.Fatalf("providers.OIDC: %v", err)
 	}
@@ -298,10 +304,15 @@ type fakeGitHub struct {
 	clientID     string
 	clientSecret string
 	publicEmail  string // "" makes the app fall back to /user/emails
-	noPKCE       bool   // an Enterprise Server without PKCE: a challenge is an error
-	mu           sync.Mutex
-	codes        map[string]string // code → PKCE challenge
-	tokens       map[string]bool
+	// primaryUnverified makes /user/emails mark the primary address
+	// unverified.
+	primaryUnverified bool
+	// allowUnverified is the provider's AllowUnverifiedEmail.
+	allowUnverified bool
+	noPKCE          bool // an Enterprise Server without PKCE: a challenge is an error
+	mu              sync.Mutex
+	codes           map[string]string // code → PKCE challenge
+	tokens          map[string]bool
 }
 
 func startGitHub(t *testing.T) *fakeGitHub {
@@ -371,7 +382,7 @@ func startGitHub(t *testing.T) *fakeGitHub {
 	mux.HandleFunc("GET /user/emails", authed(func(w http.ResponseWriter, r *http.Request) {
 		json.NewEncoder(w).Encode([]map[string]any{
 			{"email": "unverified@example.com", "primary": false, "verified": false},
-			{"email": "octocat@example.com", "primary": true, "verified": true},
+			{"email": "octocat@example.com", "primary": true, "verified": !g.primaryUnverified},
 		})
 	}))
 	g.srv = httptest.NewServer(mux)
@@ -383,7 +394,8 @@ func (g *fakeGitHub) provider(t *testing.T) authgate.OAuthProvider {
 	t.Helper()
 	p, err := providers.GitHub(providers.GitHubConfig{
 		ClientID: g.clientID, ClientSecret: g.clientSecret, DisablePKCE: g.noPKCE,
-		AuthURL: g.srv.URL + "/login/oauth/authorize", TokenURL: g.srv.URL + "/login/oauth/access_token", APIURL: g.srv.URL,
+		AllowUnverifiedEmail: g.allowUnverified,
+		AuthURL:              g.srv.URL + "/login/oauth/authorize", TokenURL: g.srv.URL + "/login/oauth/access_token", APIURL: g.srv.URL,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -32,8 +32,16 @@ type OIDCConfig struct {
 	Scopes []string
 	// Profile maps the ID token's claims to a User. The default takes
 	// {id: sub, name: name or preferred_username, email, image: picture}.
-	// An app that trusts the email must check the "email_verified" claim.
 	Profile func(claims map[string]any) (User, error)
+	// AllowUnverifiedEmail keeps the mapped email when the ID token does
+	// not say it is verified. The default (false) drops it, whatever
+	// Profile mapped, unless the "email_verified" claim is true (or the
+	// string "true", as some issuers send it), as [GitHub] drops an
+	// unverified address: an unverified email is only what the user typed
+	// in at the issuer, and an app that links accounts or grants access by
+	// email would trust it. The raw claims, email included, stay in
+	// [authgate.OAuthProfile].Profile for the callbacks either way.
+	AllowUnverifiedEmail bool
 	// HTTPClient sends every request (discovery, keys, token); the default
 	// has [DefaultTimeout].
 	HTTPClient *http.Client
@@ -56,7 +64,9 @@ type oidcProvider struct {
 // issuer's keys), issuer, audience, expiry and nonce are verified by
 // go-oidc before any profile is used, and a token response without an ID
 // token is refused. Like NextAuth's idToken providers, the profile is the
-// ID token's claims (no userinfo call). It fails with an error wrapping
+// ID token's claims (no userinfo call). Unlike NextAuth, an email the ID
+// token does not mark verified is dropped (see
+// [OIDCConfig.AllowUnverifiedEmail]). It fails with an error wrapping
 // [ErrConfig] on a missing field or an unreachable or inconsistent
 // issuer.
 func OIDC(ctx context.Context, c OIDCConfig) (authgate.OAuthProvider, error) {
@@ -108,6 +118,18 @@ func defaultOIDCProfile(claims map[string]any) (User, error) {
 	return u, nil
 }
 
+// emailVerified reports whether an ID token's claims mark its email
+// verified: "email_verified" true, or "true" as a string.
+func emailVerified(claims map[string]any) bool {
+	switch v := claims["email_verified"].(type) {
+	case bool:
+		return v
+	case string:
+		return v == "true"
+	}
+	return false
+}
+
 func (p *oidcProvider) ID() string   { return p.cfg.ID }
 func (p *oidcProvider) Name() string { return p.cfg.Name }
 
@@ -141,6 +163,9 @@ func (p *oidcProvider) Exchange(ctx context.Context, cb authgate.OAuthCallback) 
 	u, err := p.cfg.Profile(claims)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s profile mapping: %w", ErrProfile, p.cfg.ID, err)
+	}
+	if !p.cfg.AllowUnverifiedEmail && !emailVerified(claims) {
+		u.Email = ""
 	}
 	if u.ID == "" || u.ID != idt.Subject {
 		return nil, fmt.Errorf("%w: %s profile id is empty or not the id token's subject", ErrProfile, p.cfg.ID)

@@ -6,6 +6,8 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -32,15 +34,19 @@ var ErrUnavailable = errors.New("redisstore: redis unavailable")
 // timeout (0: [DefaultTimeout]) and which never retries on its own (a
 // retried Allow could take a token twice), and checks that Redis answers a
 // PING within timeout. An unreachable Redis is an error wrapping
-// [ErrUnavailable] that names the address, never the password.
+// [ErrUnavailable] that names the address; a Redis that answers the PING
+// with an error (such as NOAUTH or WRONGPASS) is an error quoting that
+// answer, and does not wrap ErrUnavailable; an invalid URL is an error
+// quoting the URL. No error shows the URL's user name or password.
 //
 // The client is safe for concurrent use; close it after the stores built
 // on it.
-func Connect(ctx context.Context, url string, timeout time.Duration) (*redis.Client, error) {
-	opt, err := redis.ParseURL(url)
+func Connect(ctx context.Context, rawURL string, timeout time.Duration) (*redis.Client, error) {
+	opt, err := redis.ParseURL(rawURL)
 	if err != nil {
 		// ParseURL's messages can quote the URL, password included.
-		return nil, errors.New("redisstore: invalid redis URL (want redis://host:port/db)")
+		return nil, fmt.Errorf("redisstore: invalid redis URL %q (want redis://[user:password@]host:port/db): %s",
+			redact(rawURL), redactIn(err.Error(), rawURL))
 	}
 	if timeout <= 0 {
 		timeout = DefaultTimeout
@@ -61,9 +67,42 @@ func Connect(ctx context.Context, url string, timeout time.Duration) (*redis.Cli
 	defer cancel()
 	if err := c.Ping(ctx).Err(); err != nil {
 		c.Close()
+		if reply := redis.Error(nil); errors.As(err, &reply) {
+			return nil, fmt.Errorf("redisstore: redis at %s answered PING with an error: %w", opt.Addr, err)
+		}
 		return nil, fmt.Errorf("%w: no answer from %s within %v: %w", ErrUnavailable, opt.Addr, timeout, err)
 	}
 	return c, nil
+}
+
+// redact returns rawURL with its user information, if any, replaced by
+// "xxxxx", or only its scheme when it does not parse.
+func redact(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		if scheme, _, ok := strings.Cut(rawURL, "://"); ok && !strings.ContainsAny(scheme, ":@/") {
+			return scheme + "://…"
+		}
+		return "…"
+	}
+	if u.User != nil {
+		u.User = url.User("xxxxx")
+	}
+	return u.String()
+}
+
+// redactIn replaces rawURL and its user information in msg.
+func redactIn(msg, rawURL string) string {
+	msg = strings.ReplaceAll(msg, rawURL, redact(rawURL))
+	if u, err := url.Parse(rawURL); err == nil && u.User != nil {
+		if pw, ok := u.User.Password(); ok && pw != "" {
+			msg = strings.ReplaceAll(msg, pw, "xxxxx")
+		}
+		if name := u.User.Username(); name != "" {
+			msg = strings.ReplaceAll(msg, name, "xxxxx")
+		}
+	}
+	return msg
 }
 
 // unavailable wraps a Redis error so callers can test for [ErrUnavailable].

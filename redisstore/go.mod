@@ -4,7 +4,7 @@ go 1.26.0
 
 require (
 	github.com/alicebob/miniredis/v2 v2.40.0
-	github.com/authgate/authgate v0.0.0-00010101000000-000000000000
+	github.com/authgate/authgate v0.1.0
 	github.com/redis/go-redis/v9 v9.23.0
 )
 
@@ -17,6 +17,3 @@ require (
 	golang.org/x/sys v0.50.0 // indirect
 	golang.org/x/time v0.16.0 // indirect
 )
-
-// The store always builds against the authgate in this repository.
-replace github.com/authgate/authgate => ../

@@ -27,8 +27,10 @@ const DefaultPingInterval = time.Second
 const DefaultMaxPending = 100_000
 
 // ErrStale reports a revocation lookup refused because the store has not
-// heard from Redis for longer than [RevocationOptions.Staleness]: the
-// request is treated as anonymous until Redis is back.
+// heard from Redis for longer than [RevocationOptions.Staleness]. authgate
+// takes it as a fault, not a sign-out: the request is refused (anonymous;
+// 503 from the guards and /api/auth/session) and its session cookie is
+// kept, so the same cookie is accepted again once Redis is back.
 var ErrStale = errors.New("redisstore: revocations stale: redis unreachable for longer than the staleness window")
 
 // RevocationOptions configures [NewRevocationStore]. The zero value is the
@@ -41,8 +43,12 @@ type RevocationOptions struct {
 	Timeout time.Duration
 	// Staleness is how long the store keeps answering from its local view
 	// after losing Redis. Past it, Revoked fails closed with [ErrStale]
-	// (every session is anonymous) until Redis is back and the view has
-	// been reloaded. The default is [DefaultStaleness], 10 seconds.
+	// until Redis is back and the view has been reloaded: no session is
+	// accepted, none is signed out (authgate keeps the cookies). The
+	// local view would miss every sign-out made on another instance
+	// meanwhile, so answering from it longer would let a signed-out copy
+	// in; the README weighs the two. The default is [DefaultStaleness],
+	// 10 seconds.
 	Staleness time.Duration
 	// PingInterval is how often the store pings its subscription when no
 	// message arrives; three intervals without hearing from Redis count as
@@ -58,16 +64,20 @@ type RevocationOptions struct {
 	// MaxAge and MaxLifetime are the [authgate.Config] values of the Auth
 	// using the store: a session id stays revoked at least MaxAge (plus
 	// the clock-skew allowance) after its revocation, and a per-user mark
-	// lives MaxLifetime. The defaults are [authgate.DefaultMaxAge] and
-	// [authgate.DefaultMaxLifetime].
+	// lives MaxLifetime (plus the allowance) past its time. MaxLifetime is
+	// the store's [RevocationStore.Horizon]: authgate.New refuses the
+	// store under a longer Config.MaxLifetime. The defaults are
+	// [authgate.DefaultMaxAge] and [authgate.DefaultMaxLifetime].
 	MaxAge, MaxLifetime time.Duration
 	// MaxSessionsPerSubject bounds how many revoked sessions of one
 	// subject Redis keeps exactly. Revoking one more folds the revocation
-	// into a mark for that subject at the time of the revocation, as
-	// [authgate.MemoryRevocationOptions.MaxSessionsPerSubject] does in
-	// memory: every session of that subject signed in until then ends,
-	// and no other subject's. An account signing in and out over and over
-	// thus holds at most this many keys in Redis. The default is
+	// into a mark for that subject 30 seconds after the time of the
+	// revocation, as [authgate.MemoryRevocationOptions.MaxSessionsPerSubject]
+	// does in memory (a revoked session's sign-in time may be that far
+	// ahead of the revoking instance's clock): every session of that
+	// subject signed in until then ends, and no other subject's. An
+	// account signing in and out over and over thus holds at most this
+	// many keys in Redis. The default is
 	// [authgate.DefaultRevocationsPerSubject].
 	MaxSessionsPerSubject int
 	// Local is each instance's in-memory view of the revocations, which
@@ -75,7 +85,8 @@ type RevocationOptions struct {
 	// "revoked" is confirmed against Redis, which holds the exact entries.
 	// The default is an [authgate.MemoryRevocationStore] (exact entries,
 	// per-subject folding, then a compact filter) with MaxAge,
-	// MaxLifetime, MaxSessionsPerSubject, Logger and Now.
+	// MaxLifetime, MaxSessionsPerSubject, Logger and Now. A Local whose
+	// Horizon is shorter than MaxLifetime shortens the store's.
 	Local authgate.RevocationStore
 	// Logger receives the store's warnings (Redis lost, back, reloaded).
 	// The default is [slog.Default].
@@ -106,7 +117,9 @@ type RevocationOptions struct {
 // Faults: when Redis is lost, revocations made on this instance hold here
 // at once and are queued (up to MaxPending) to be written when Redis is
 // back; Revoked keeps answering from the local view for Staleness, then
-// fails closed with [ErrStale] until the view has been reloaded. A
+// fails closed with [ErrStale] until the view has been reloaded. Every
+// answer it cannot give for certain is an error, which authgate treats as
+// a fault: the request is refused but no cookie is cleared. A
 // restart of an instance reloads everything from Redis, so it never
 // revives a signed-out session, provided Redis itself keeps its data (run
 // it with persistence: see the README). Every Redis call is bounded by
@@ -321,17 +334,36 @@ func (s *RevocationStore) RevokeUser(ctx context.Context, subject string, before
 	// Sign-in times are compared at millisecond resolution, rounded up so
 	// the comparison still fails closed.
 	at := ceilMillis(before)
-	until := at + s.maxLifetime.Milliseconds()
+	until := at + s.markLifetime()
 	if until <= now.UnixMilli() {
 		return nil // every session it could revoke has expired
 	}
 	return s.write(ctx, entry{user: true, id: sub, at: at, until: until}, now)
 }
 
+// Horizon returns MaxLifetime, or the local view's Horizon when that is
+// shorter: the longest session lifetime whose revocations the store keeps
+// until they cannot matter.
+func (s *RevocationStore) Horizon() time.Duration {
+	return min(s.maxLifetime, s.local.Horizon())
+}
+
+// markLifetime is how long a mark is kept past its time, in milliseconds:
+// MaxLifetime, plus the clock allowance for an instance whose clock is
+// behind the one that set it.
+func (s *RevocationStore) markLifetime() int64 {
+	return (s.maxLifetime + clockSkew).Milliseconds()
+}
+
 // Revoked answers from the local view. A "not revoked" needs no I/O; a
-// "revoked" is confirmed against Redis (one read), and stays "revoked" when
-// Redis does not answer. After Staleness without Redis it returns true and
-// [ErrStale].
+// "revoked" is confirmed against Redis (one read). When it cannot be
+// confirmed (Redis does not answer, or the store knows it lost Redis) the
+// answer is a fault, not a verdict: true with an error wrapping
+// [ErrUnavailable], so authgate refuses the request but keeps its cookie
+// (the local view may hold a filter's false positive that only Redis can
+// correct). A revocation made on this instance and still queued is
+// confirmed without Redis. After Staleness without Redis every lookup
+// returns true and [ErrStale], a fault too.
 func (s *RevocationStore) Revoked(ctx context.Context, sessionID, subject string, authTime time.Time) (bool, error) {
 	if s.down.Load() && s.now().UnixNano()-s.downSince.Load() > int64(s.staleness) {
 		return true, ErrStale
@@ -344,16 +376,18 @@ func (s *RevocationStore) Revoked(ctx context.Context, sessionID, subject string
 	if err != nil || !revoked {
 		return revoked, err
 	}
-	if s.down.Load() {
-		return true, nil // cannot confirm; no waiting on a lost Redis
-	}
-	return s.confirm(ctx, id, sub, authTime), nil
+	return s.confirm(ctx, id, sub, authTime)
 }
 
-// confirm asks Redis (and the queue of unwritten revocations) whether a
-// session the local view says is revoked really is; it says yes when Redis
-// does not answer.
-func (s *RevocationStore) confirm(ctx context.Context, id, sub string, authTime time.Time) bool {
+// errUnconfirmed is the fault Revoked returns for a positive it cannot
+// confirm.
+var errUnconfirmed = fmt.Errorf("%w: a revocation the local view holds cannot be confirmed", ErrUnavailable)
+
+// confirm asks the queue of unwritten revocations, then Redis, whether a
+// session the local view says is revoked really is. It does not wait on a
+// Redis the store knows is lost, and answers true with errUnconfirmed when
+// Redis does not answer.
+func (s *RevocationStore) confirm(ctx context.Context, id, sub string, authTime time.Time) (bool, error) {
 	sKey, uKey := s.sessionKey(id), s.userKey(sub)
 	auth := authTime.UnixMilli()
 	s.pmu.Lock()
@@ -361,7 +395,10 @@ func (s *RevocationStore) confirm(ctx context.Context, id, sub string, authTime 
 	pu, uok := s.pending[uKey]
 	s.pmu.Unlock()
 	if (id != "" && pok && !pe.user) || (uok && auth <= pu.at) {
-		return true
+		return true, nil
+	}
+	if s.down.Load() {
+		return true, errUnconfirmed
 	}
 	keys := []string{uKey}
 	if id != "" {
@@ -371,16 +408,16 @@ func (s *RevocationStore) confirm(ctx context.Context, id, sub string, authTime 
 	defer cancel()
 	vals, err := s.client.MGet(ctx, keys...).Result()
 	if err != nil {
-		return true
+		return true, fmt.Errorf("%w: %w", errUnconfirmed, err)
 	}
 	if id != "" && vals[1] != nil {
-		return true
+		return true, nil
 	}
 	if v, ok := vals[0].(string); ok {
 		at, err := strconv.ParseInt(v, 10, 64)
-		return err != nil || auth <= at
+		return err != nil || auth <= at, nil
 	}
-	return false
+	return false, nil
 }
 
 // write stores e in Redis and publishes it, or queues it when Redis does
@@ -417,10 +454,12 @@ func (s *RevocationStore) writeRedis(ctx context.Context, e entry, now time.Time
 	if e.user {
 		args = append(args, "user")
 	} else {
-		// What a fold writes: the subject's mark at now.
-		uKey, mark := s.userKey(e.subject), strconv.FormatInt(nowMs, 10)
+		// What a fold writes: the subject's mark, foldMargin after now so
+		// that it covers every session it replaces.
+		at := nowMs + foldMargin.Milliseconds()
+		uKey, mark := s.userKey(e.subject), strconv.FormatInt(at, 10)
 		keys = append(keys, s.prefix+"r:n:"+e.subject, uKey)
-		args = append(args, "session", mark, s.perSubject, s.maxLifetime.Milliseconds(), message(uKey, mark))
+		args = append(args, "session", strconv.FormatInt(nowMs, 10), s.perSubject, at+s.markLifetime()-nowMs, message(uKey, mark), mark)
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
@@ -474,7 +513,7 @@ func (s *RevocationStore) parseEntry(key, value string) (entry, bool) {
 		if err != nil {
 			return entry{}, false
 		}
-		return entry{user: true, id: key[len(s.prefix)+4:], at: at, until: at + s.maxLifetime.Milliseconds()}, true
+		return entry{user: true, id: key[len(s.prefix)+4:], at: at, until: at + s.markLifetime()}, true
 	}
 	return entry{}, false
 }
@@ -682,8 +721,18 @@ func isTimeout(err error) bool {
 	return errors.As(err, &te) && te.Timeout()
 }
 
-// clockSkew matches authgate's allowance for clocks a little ahead.
+// clockSkew is added to every retention. authgate accepts a token's iat 15
+// seconds ahead of the clock that checks it, and instances' clocks may
+// differ by as much: a minute covers both, with room.
 const clockSkew = time.Minute
+
+// foldMargin is how far after the revoking instance's clock a revoked
+// session may have signed in: its iat is accepted 15 seconds ahead of the
+// clock that checked it, and that clock may be 15 seconds ahead of this
+// instance's. A fold's mark is placed that far after now, so it covers
+// every session it replaces (failing closed for sessions of that subject
+// signed in during the margin).
+const foldMargin = 30 * time.Second
 
 // maxKeyPart is the longest id or subject stored as it is.
 const maxKeyPart = 64

@@ -161,8 +161,8 @@ func TestRevocationKeysCarryTTLs(t *testing.T) {
 	want := map[string]time.Duration{
 		"ttl:r:s:sid-1": time.Hour + time.Minute, // MaxAge + clock skew
 		"ttl:r:s:sid-2": 2 * time.Hour,
-		"ttl:r:u:alice": 24 * time.Hour,
-		"ttl:r:n:alice": 2 * time.Hour, // its longest-lived session
+		"ttl:r:u:alice": 24*time.Hour + time.Minute, // MaxLifetime + clock skew
+		"ttl:r:n:alice": 2 * time.Hour,              // its longest-lived session
 	}
 	for _, k := range keys {
 		if len(k) > 64 {
@@ -226,9 +226,88 @@ func TestOneAccountCannotSignOutOthers(t *testing.T) {
 			t.Fatal("a folded revocation is not honoured")
 		}
 	}
-	if revoked(t, b, "mallory-new", "mallory", c.authAt(2*time.Second)) {
+	if revoked(t, b, "mallory-new", "mallory", c.authAt(32*time.Second)) { // past the fold's 30 s margin
 		t.Fatal("the attacker's session signed in after the fold was refused")
 	}
+}
+
+// TestAFoldCoversSessionsSignedInAheadOfItsInstance: a revoked session's
+// sign-in time may be up to 30 s after the clock of the instance that
+// signs it out (a sign-in during the second of a mark is dated a second
+// later; an iat is accepted 15 s ahead; instances' clocks differ). When
+// its revocation is folded into its subject's mark, the mark must still
+// cover it, on every instance and after a restart, whose local views
+// have only Redis' mark for it.
+func TestAFoldCoversSessionsSignedInAheadOfItsInstance(t *testing.T) {
+	srv := redistest.Start(t)
+	c := &clock{}
+	opts := redisstore.RevocationOptions{KeyPrefix: "ahead:", MaxSessionsPerSubject: 2}
+	a, b := instance(t, srv, c, opts), instance(t, srv, c, opts)
+	ctx := context.Background()
+	for i := range 2 {
+		if err := a.RevokeSession(ctx, fmt.Sprintf("alice-%d", i), "alice", c.Now().Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ahead := []time.Duration{time.Second, 10 * time.Second, 29 * time.Second}
+	// The third sign-out of alice folds in Redis: its own key is not
+	// written, the mark stands for it.
+	if err := a.RevokeSession(ctx, "alice-ahead", "alice", c.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	keys, err := connect(t, srv.URL()).Keys(ctx, "ahead:r:s:*").Result()
+	if err != nil || len(keys) != 2 {
+		t.Fatalf("Redis holds %q (%v), want the two exact entries and the fold", keys, err)
+	}
+	n := instance(t, srv, c, opts) // started after the fold
+	for _, s := range []*redisstore.RevocationStore{a, b, n} {
+		for _, d := range ahead {
+			eventually(t, fmt.Sprintf("the folded session signed in %v ahead is refused", d), func() bool {
+				return revoked(t, s, "alice-ahead", "alice", c.authAt(d))
+			})
+		}
+		if revoked(t, s, "alice-later", "alice", c.authAt(32*time.Second)) {
+			t.Fatal("a session signed in after the fold's margin was refused")
+		}
+		if revoked(t, s, "bob-1", "bob", c.authAt(time.Second)) {
+			t.Fatal("another subject's session was refused")
+		}
+	}
+}
+
+func TestRevocationHorizon(t *testing.T) {
+	srv := redistest.Start(t)
+	c := &clock{}
+	for _, tc := range []struct {
+		name string
+		opts redisstore.RevocationOptions
+		want time.Duration
+	}{
+		{"The default is DefaultMaxLifetime", redisstore.RevocationOptions{KeyPrefix: "h1:"}, authgate.DefaultMaxLifetime},
+		{"It is MaxLifetime", redisstore.RevocationOptions{KeyPrefix: "h2:", MaxLifetime: 180 * 24 * time.Hour}, 180 * 24 * time.Hour},
+		{"A local view that forgets sooner shortens it", redisstore.RevocationOptions{KeyPrefix: "h3:", MaxLifetime: 180 * 24 * time.Hour,
+			Local: authgate.NewMemoryRevocationStore(authgate.MemoryRevocationOptions{})}, authgate.DefaultMaxLifetime},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := instance(t, srv, c, tc.opts).Horizon(); got != tc.want {
+				t.Errorf("Horizon %v, want %v", got, tc.want)
+			}
+		})
+	}
+	t.Run("authgate.New refuses the store under a longer MaxLifetime", func(t *testing.T) {
+		_, err := authgate.New(authgate.Config[struct{}]{
+			Secrets: []string{"0123456789abcdef0123456789abcdef"}, URL: "https://example.com",
+			Authorize: func(context.Context, *authgate.Credentials) (*authgate.User[struct{}], error) {
+				return nil, nil
+			},
+			Hasher:      authgate.BcryptHasher{Cost: 4},
+			MaxLifetime: 180 * 24 * time.Hour,
+			Revocations: instance(t, srv, c, redisstore.RevocationOptions{KeyPrefix: "h4:"}),
+		})
+		if !errors.Is(err, authgate.ErrConfig) {
+			t.Fatalf("New: %v, want ErrConfig", err)
+		}
+	})
 }
 
 // alwaysRevoked is a local view that answers "revoked" for everything, as
@@ -263,8 +342,8 @@ func TestRevocationPositivesAreConfirmedInRedis(t *testing.T) {
 	}
 	srv.Kill()
 	eventually(t, "the store notices Redis is gone", func() bool { return !s.Synced() })
-	if !revoked(t, s, "sid-4", "carol", auth) {
-		t.Fatal("a positive that cannot be confirmed must stay revoked (fail closed)")
+	if r, err := s.Revoked(ctx, "sid-4", "carol", auth); !r || !errors.Is(err, redisstore.ErrUnavailable) {
+		t.Fatalf("a positive that cannot be confirmed: Revoked = %v, %v; want true and ErrUnavailable (a fault: refused, cookie kept)", r, err)
 	}
 }
 
@@ -305,10 +384,15 @@ func TestRevocationSurvivesARedisOutage(t *testing.T) {
 	eventually(t, "A notices the outage", func() bool { return !a.Synced() })
 	eventually(t, "B notices the outage", func() bool { return !b.Synced() })
 
-	// Within the window: answers from the local view, no waiting.
+	// Within the window: answers from the local view, no waiting. A
+	// positive Redis cannot confirm is refused as a fault (the cookie is
+	// kept), a negative is final.
 	start := time.Now()
-	if !revoked(t, a, "before", "alice", auth) || revoked(t, a, "live", "bob", auth) {
-		t.Fatal("A's local view answered wrongly during the outage")
+	if r, err := a.Revoked(ctx, "before", "alice", auth); !r || !errors.Is(err, redisstore.ErrUnavailable) {
+		t.Fatalf("A's local view during the outage: Revoked(before) = %v, %v; want true and ErrUnavailable", r, err)
+	}
+	if revoked(t, a, "live", "bob", auth) {
+		t.Fatal("A's local view refused a live session during the outage")
 	}
 	if d := time.Since(start); d > 50*time.Millisecond {
 		t.Errorf("lookups during the outage took %v; they must not wait on Redis", d)

@@ -3,7 +3,7 @@ module github.com/authgate/authgate/sqlstore
 go 1.26.0
 
 require (
-	github.com/authgate/authgate v0.0.0-00010101000000-000000000000
+	github.com/authgate/authgate v0.1.0
 	github.com/jackc/pgx/v5 v5.13.0
 	github.com/pressly/goose/v3 v3.30.1
 	modernc.org/sqlite v1.62.0
@@ -32,5 +32,3 @@ require (
 	modernc.org/memory v1.12.1 // indirect
 )
 
-// The store always builds against the authgate in this repository.
-replace github.com/authgate/authgate => ../

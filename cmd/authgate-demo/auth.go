@@ -1,22 +1,31 @@
 package main
 
-// auth.go is the demo's whole auth wiring, the file to copy into your own
-// app: the authgate.Config (Authorize over the users table, the callbacks a
-// role-based app writes, the custom login page), where the guards go, and
-// how a refused request is answered. The rest of the demo only renders
-// pages (pages.go), keeps the users (store.go) and reads the command line
-// (main.go).
+// auth.go is the demo's whole authgate set-up, the file to copy into your
+// own app: the deployment settings (secret, public URL, session lifetimes,
+// cookie format, shared stores in Redis, "Sign in with …" providers), the
+// authgate.Config built from them (Authorize over the users table, the
+// callbacks a role-based app writes, the custom login page), authgate.New,
+// where the endpoints and guards go, the middleware around the whole site,
+// and how a refused request is answered. The rest of the demo only renders
+// pages (pages.go, oauth.go), keeps the users (store.go) and reads the
+// command line (main.go).
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/authgate/authgate"
+	"github.com/authgate/authgate/nextauth"
+	"github.com/authgate/authgate/providers"
+	"github.com/authgate/authgate/redisstore"
+	"github.com/redis/go-redis/v9"
 )
 
 // Claims are the demo's own typed claims, carried in the session cookie
@@ -30,12 +39,57 @@ type Claims struct {
 	Note          string `json:"note,omitempty"`
 }
 
-// authConfig is the demo's authgate configuration, without the deployment
-// settings (secret, public URL, session timeouts) that main.go reads from
-// the command line and environment.
-func (a *app) authConfig() authgate.Config[Claims] {
+// Options are the demo's deployment settings, from the command line and
+// environment (main.go checks them first); newAuth turns them into
+// authgate's Config.
+type Options struct {
+	Secret string // AUTH_SECRET
+	URL    string // AUTH_URL, the public origin
+	// MaxAge, UpdateAge and MaxLifetime are the -session-* flags; zero keeps
+	// authgate's defaults (30 days, 24 hours, 90 days).
+	MaxAge, UpdateAge, MaxLifetime time.Duration
+	StaticDir                      string // -static
+	Logger                         *slog.Logger
+	// Now is the clock; nil is time.Now.
+	Now func() time.Time
+	// Hasher compares passwords; nil is bcrypt at cost 10, the cost of the
+	// hashes adduser stores.
+	Hasher authgate.PasswordHasher
+	// Providers are the "Sign in with …" providers (buildProviders).
+	Providers []authgate.OAuthProvider
+	// TokenFormat is the -token-format flag: "authgate" (or ""), authgate's
+	// own cookie; "nextauth-v4" or "authjs-v5", the session cookie a
+	// Next.js app with the same AUTH_SECRET reads and writes.
+	TokenFormat string
+	// Limiter and Revocations are shared stores (-redis); nil keeps
+	// authgate's in-memory ones.
+	Limiter     authgate.Limiter
+	Revocations authgate.RevocationStore
+}
+
+// newAuth is the demo's authgate: the deployment settings of o, and the
+// behaviour every deployment shares.
+func (a *app) newAuth(o Options) (*authgate.Auth[Claims], error) {
+	// -token-format: authgate's own cookie, or NextAuth's, so that a
+	// Next.js app with the same AUTH_SECRET shares the session.
+	codec, cookieName, err := tokenFormat(o.TokenFormat, o.Secret)
+	if err != nil {
+		return nil, err
+	}
 	store := a.store
-	return authgate.Config[Claims]{
+	return authgate.New(authgate.Config[Claims]{
+		Secrets: []string{o.Secret}, // AUTH_SECRET, at least 32 bytes
+		URL:     o.URL,              // AUTH_URL, the origin browsers use
+		// The -session-* flags; zero keeps authgate's defaults.
+		MaxAge: o.MaxAge, UpdateAge: o.UpdateAge, MaxLifetime: o.MaxLifetime,
+		Codec: codec, SessionCookieName: cookieName,
+		// -redis: the sign-in limiter and the revocations shared by every
+		// instance (useRedis, below); nil keeps them in this process.
+		Limiter: o.Limiter, Revocations: o.Revocations,
+		// "Sign in with …" (buildProviders, below): -oidc-issuer, GITHUB_ID.
+		Providers: o.Providers,
+		Logger:    o.Logger, Now: o.Now, Hasher: o.Hasher,
+
 		// Our own login form replaces the built-in page; guards send
 		// anonymous browsers to /login?callbackUrl=….
 		Pages: authgate.Pages{SignIn: "/login"},
@@ -71,7 +125,7 @@ func (a *app) authConfig() authgate.Config[Claims] {
 				switch p.Trigger {
 				case authgate.TriggerSignIn:
 					if p.Account.Type == "oauth" {
-						// A "Sign in with …" user (oauth.go) has no row in
+						// A "Sign in with …" user (buildProviders) has no row in
 						// users, so no role to copy: every one is a "user".
 						p.Token.Role = oauthRole
 					}
@@ -102,11 +156,14 @@ func (a *app) authConfig() authgate.Config[Claims] {
 		},
 
 		ErrorHandler: a.refuse,
-	}
+	})
 }
 
-// mountAuth puts authgate's endpoints and guards on mux: who may see what.
-func (a *app) mountAuth(mux *http.ServeMux) {
+// mountAuth puts authgate's endpoints and guards on mux (who may see
+// what), and returns the site's handler: mux behind auth.Middleware, which
+// loads the session (if any) for every request, so that the login page and
+// the navigation bar know who is signed in.
+func (a *app) mountAuth(mux *http.ServeMux) http.Handler {
 	auth := a.auth
 	// The NextAuth-compatible endpoints: /api/auth/csrf, /session,
 	// /callback/credentials, /signout, …
@@ -118,6 +175,7 @@ func (a *app) mountAuth(mux *http.ServeMux) {
 	// authgate's handler, Go's own CSRF defence for unsafe requests.
 	mux.Handle("POST /account/signout-everywhere", http.NewCrossOriginProtection().Handler(
 		auth.RequireFreshAuth(15*time.Minute)(http.HandlerFunc(a.signOutEverywhere))))
+	return auth.Middleware(mux)
 }
 
 // refuse is Config.ErrorHandler: a signed-in browser without the role gets
@@ -147,4 +205,120 @@ func truncate(s string, n int) string {
 		n--
 	}
 	return s
+}
+
+// TokenFormats are the values of -token-format.
+var TokenFormats = []string{"authgate", "nextauth-v4", "authjs-v5"}
+
+// tokenFormat returns the session codec and cookie name of a -token-format
+// value: authgate's defaults for "authgate" (or ""), NextAuth v4's token
+// and next-auth.session-token for "nextauth-v4", Auth.js v5's and
+// authjs.session-token for "authjs-v5".
+func tokenFormat(format, secret string) (authgate.Codec, string, error) {
+	switch format {
+	case "", "authgate":
+		return nil, "", nil
+	case "nextauth-v4":
+		c, err := nextauth.NewV4(secret)
+		return c, nextauth.V4CookieName, err
+	case "authjs-v5":
+		c, err := nextauth.NewV5(secret)
+		return c, nextauth.V5CookieName, err
+	}
+	return nil, "", fmt.Errorf("-token-format %q: want one of %s", format, strings.Join(TokenFormats, ", "))
+}
+
+// OAuthOptions are the -oidc-* flags and the provider secrets from the
+// environment.
+type OAuthOptions struct {
+	OIDCIssuer       string // -oidc-issuer
+	OIDCClientID     string // -oidc-client-id
+	OIDCClientSecret string // OIDC_CLIENT_SECRET
+	GitHubID         string // GITHUB_ID
+	GitHubSecret     string // GITHUB_SECRET
+}
+
+// buildProviders returns the providers o configures: "oidc" when an issuer
+// is given (its discovery runs now, so a wrong issuer stops the demo at
+// start-up), "github" when GITHUB_ID is set. A half-configured provider is
+// an error, not a silently missing button.
+func buildProviders(ctx context.Context, o OAuthOptions) ([]authgate.OAuthProvider, error) {
+	var out []authgate.OAuthProvider
+	if o.OIDCIssuer != "" || o.OIDCClientID != "" {
+		if o.OIDCIssuer == "" || o.OIDCClientID == "" || o.OIDCClientSecret == "" {
+			return nil, fmt.Errorf("-oidc-issuer, -oidc-client-id and OIDC_CLIENT_SECRET go together")
+		}
+		p, err := providers.OIDC(ctx, providers.OIDCConfig{
+			Issuer: o.OIDCIssuer, ClientID: o.OIDCClientID, ClientSecret: o.OIDCClientSecret,
+		})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	if o.GitHubID != "" || o.GitHubSecret != "" {
+		p, err := providers.GitHub(providers.GitHubConfig{ClientID: o.GitHubID, ClientSecret: o.GitHubSecret})
+		if err != nil {
+			return nil, fmt.Errorf("GITHUB_ID and GITHUB_SECRET go together: %w", err)
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// oauthRole is the role of a user who signs in with a provider: "user".
+// The demo has no table of OAuth users, so nobody becomes admin this way;
+// an app would look the account up here (the JWT callback) instead.
+const oauthRole = "user"
+
+// isOAuthSubject reports whether a session's subject came from a provider
+// ("github:583231"): authgate prefixes provider accounts with the
+// provider's id, and the demo's own users have numeric ids.
+func isOAuthSubject(sub string) bool { return strings.Contains(sub, ":") }
+
+// redisLog adapts slog to go-redis' logger interface.
+type redisLog struct{ l *slog.Logger }
+
+func (r redisLog) Printf(ctx context.Context, format string, v ...any) {
+	r.l.WarnContext(ctx, "go-redis: "+fmt.Sprintf(format, v...))
+}
+
+// useRedis connects to the Redis at url and puts its shared sign-in limiter
+// and revocation store into o, so that several demo processes sharing that
+// Redis behave as one site: one throttling budget, and a sign-out on one is
+// honoured by all (see redisstore/README.md). Without -redis or REDIS_URL
+// the demo keeps authgate's in-memory stores. The returned function closes
+// the stores and the client.
+func useRedis(ctx context.Context, url string, o *Options, logger *slog.Logger) (func(), error) {
+	// go-redis reports dial failures and reconnections through its own
+	// logger; send them to the demo's, as warnings.
+	redis.SetLogger(redisLog{logger})
+	client, err := redisstore.Connect(ctx, url, 0)
+	if err != nil {
+		return nil, err
+	}
+	lim, err := redisstore.NewLimiter(ctx, client, redisstore.LimiterOptions{})
+	if err != nil {
+		client.Close()
+		return nil, err
+	}
+	// The revocation store loads every revocation at start; give it longer
+	// than one call's timeout in total.
+	loadCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	revs, err := redisstore.NewRevocationStore(loadCtx, client, redisstore.RevocationOptions{
+		MaxAge: o.MaxAge, MaxLifetime: o.MaxLifetime, Logger: logger, Now: o.Now,
+	})
+	if err != nil {
+		client.Close()
+		return nil, err
+	}
+	o.Limiter, o.Revocations = lim, revs
+	opt := client.Options()
+	logger.Info("sign-in limits and revocations are shared through redis",
+		slog.String("redis", fmt.Sprintf("%s/%d", opt.Addr, opt.DB)))
+	return func() {
+		revs.Close()
+		client.Close()
+	}, nil
 }

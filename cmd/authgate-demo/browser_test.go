@@ -186,7 +186,7 @@ func cookies(t *testing.T, ctx context.Context, base string) map[string]*network
 }
 
 // sessionCookie is the demo's session cookie name on http (https adds the
-// __Secure- prefix).
+// __Host- prefix).
 const sessionCookie = "authgate.session-token"
 
 // signIn fills the login form (the tab must show /login) and submits it.

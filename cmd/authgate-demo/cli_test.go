@@ -11,6 +11,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -217,7 +219,7 @@ func TestHelpDescribesTheContract(t *testing.T) {
 		if code != 0 {
 			t.Errorf("%v: exit %d, want 0", args, code)
 		}
-		for _, want := range []string{"adduser -db FILE", "-username NAME", "serve [-db FILE] [-addr HOST:PORT]",
+		for _, want := range []string{"adduser [-db FILE] -username NAME [-email EMAIL] [-role user|admin]", "serve [-db FILE] [-addr HOST:PORT]", "-dev-oidc",
 			"AUTH_SECRET", "AUTH_URL", "-session-max-age", "-session-update-age", "-session-max-lifetime", "first line of standard input"} {
 			if !strings.Contains(stderr, want) {
 				t.Errorf("%v: the help lacks %q", args, want)
@@ -362,7 +364,7 @@ func TestServe(t *testing.T) {
 		if strings.Contains(out, alicePassword) || demoPassword.MatchString(out) {
 			t.Errorf("a restart printed a password: %q", out)
 		}
-		for _, want := range []string{"2 users in " + db + ": alice (admin), bob (user)", "delete " + db, "adduser -db " + db} {
+		for _, want := range []string{"2 users in " + db + ": alice (admin), bob (user)", "delete " + db, binary + " adduser -db " + db} {
 			if !strings.Contains(out, want) {
 				t.Errorf("a restart's output %q does not say %q", out, want)
 			}
@@ -414,9 +416,11 @@ func TestServe(t *testing.T) {
 			args    []string
 			wantMsg string
 		}{
-			{"an AUTH_SECRET under 32 bytes", []string{"AUTH_SECRET=short"}, nil, "at least 32 are required"},
+			{"an AUTH_SECRET under 32 bytes", []string{"AUTH_SECRET=short"}, nil, "AUTH_SECRET is 5 bytes; it needs at least 32"},
 			{"an AUTH_URL with a path", []string{"AUTH_URL=http://localhost:3000/app"}, nil, "must be an origin only"},
-			{"an update age above the max age", nil, []string{"-session-max-age", "1h", "-session-update-age", "2h"}, "UpdateAge"},
+			{"an update age above the max age", nil, []string{"-session-max-age", "1h", "-session-update-age", "2h"}, "-session-update-age 2h0m0s exceeds -session-max-age 1h0m0s"},
+			{"an update age above the default max age", nil, []string{"-session-update-age", "1000h"}, "-session-update-age 1000h0m0s exceeds -session-max-age 720h0m0s"},
+			{"a negative lifetime", nil, []string{"-session-max-lifetime", "-1h"}, "-session-max-lifetime -1h0m0s"},
 			{"a duration without a unit", nil, []string{"-session-max-age", "3600"}, "invalid value"},
 			{"an unknown token format", nil, []string{"-token-format", "jwt"}, "-token-format"},
 		}
@@ -459,4 +463,135 @@ func sessionMaxAge(t *testing.T, base, username, password string) int {
 	}
 	t.Fatalf("no session cookie in the sign-in answer (status %d)", resp.StatusCode)
 	return 0
+}
+
+// TestServeRefusesStartupMistakesFirst: each mistake a newcomer makes at
+// start-up stops serve with exit 1 and a message naming the variable or
+// flag, before anything is printed on standard output (the demo users'
+// one-time passwords come only after every check) and before the database
+// file is created.
+//
+// "Quickly" is checked without a clock that a loaded machine could make
+// flaky: none of these starts may reach the database (whose seeding hashes
+// two passwords with bcrypt), which the missing file proves; the wall time
+// is only logged, and bounded at 10 s to catch a start that hangs.
+func TestServeRefusesStartupMistakesFirst(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	tests := []struct {
+		name    string
+		env     []string
+		args    []string
+		want    []string
+		notWant string
+	}{
+		{"an AUTH_URL without a host", []string{"AUTH_URL=http://:3007"}, nil,
+			[]string{`AUTH_URL "http://:3007" has no host`}, ""},
+		{"an AUTH_SECRET of 8 bytes", []string{"AUTH_SECRET=12345678"}, nil,
+			[]string{"AUTH_SECRET is 8 bytes; it needs at least 32", "openssl rand -base64 32"}, "12345678"},
+		{"a -redis URL that does not parse, with a password", nil, []string{"-redis", "redis://:s3cret@localhost:6379/abc"},
+			[]string{"-redis: ", `invalid redis URL "redis://xxxxx@localhost:6379/abc"`}, "s3cret"},
+		{"a REDIS_URL that does not parse", []string{"REDIS_URL=localhost:6379"}, nil,
+			[]string{"REDIS_URL: ", "invalid redis URL"}, ""},
+		{"a Redis nobody listens to", nil, []string{"-redis", "redis://127.0.0.1:1/0"},
+			[]string{"-redis: ", "no answer from 127.0.0.1:1"}, ""},
+		{"a port in use", nil, []string{"-addr", taken.Addr().String()},
+			[]string{"-addr " + taken.Addr().String() + ": the port is in use", "choose another port"}, ""},
+		{"-dev-oidc with -oidc-issuer", nil, []string{"-dev-oidc", "-oidc-issuer", "http://127.0.0.1:1", "-oidc-client-id", "x"},
+			[]string{"-dev-oidc and -oidc-issuer"}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			db := filepath.Join(t.TempDir(), "demo.db")
+			args := append([]string{"serve", "-db", db, "-addr", "127.0.0.1:0"}, tt.args...)
+			cmd := exec.Command(binary, args...)
+			cmd.Env = cleanEnv(append([]string{"REDIS_URL="}, tt.env...)...)
+			var stdout, stderr bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			start := time.Now()
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() { done <- cmd.Wait() }()
+			select {
+			case err = <-done:
+			case <-time.After(10 * time.Second):
+				cmd.Process.Kill()
+				<-done
+				t.Fatalf("serve was still running after 10s; stderr %q", &stderr)
+			}
+			t.Logf("exited after %v", time.Since(start).Round(time.Millisecond))
+			if ee := (*exec.ExitError)(nil); !errors.As(err, &ee) || ee.ExitCode() != 1 {
+				t.Fatalf("exit %v, want status 1; stderr %q", err, &stderr)
+			}
+			for _, want := range tt.want {
+				if !strings.Contains(stderr.String(), want) {
+					t.Errorf("stderr %q lacks %q", &stderr, want)
+				}
+			}
+			if tt.notWant != "" && strings.Contains(stderr.String()+stdout.String(), tt.notWant) {
+				t.Errorf("the output shows %q: stderr %q", tt.notWant, &stderr)
+			}
+			if stdout.Len() > 0 {
+				t.Errorf("serve printed %q before stopping; want nothing (no demo passwords)", &stdout)
+			}
+			if _, err := os.Stat(db); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("the database was created (%v): the start got past the checks", err)
+			}
+		})
+	}
+}
+
+// TestHintsNameTheCommandTheUserRan: the hint printed on a restart shows
+// the command that started the demo.
+func TestHintsNameTheCommandTheUserRan(t *testing.T) {
+	for _, tt := range []struct{ arg0, want string }{
+		{"/tmp/go-build3141592653/b001/exe/authgate-demo", "go run ./cmd/authgate-demo"},
+		{"./authgate-demo", "./authgate-demo"},
+		{"authgate-demo", "authgate-demo"},
+	} {
+		if got := invocation(tt.arg0); got != tt.want {
+			t.Errorf("invocation(%q) = %q, want %q", tt.arg0, got, tt.want)
+		}
+	}
+}
+
+// TestDevOIDCSignsInWithoutAnAccount: serve -dev-oidc lists "Sign in with
+// OpenID Connect", and its button signs the visitor in as jane.doe with
+// role user, all on loopback.
+func TestDevOIDCSignsInWithoutAnAccount(t *testing.T) {
+	s := startServe(t, cleanEnv("AUTH_SECRET="+testSecret), "-db", filepath.Join(t.TempDir(), "x.db"), "-addr", "127.0.0.1:0", "-dev-oidc")
+	c := (&demo{}).client(t)
+	if _, body := get(t, c, s.URL+"/login", "text/html"); !strings.Contains(body, "Sign in with OpenID Connect") {
+		t.Fatalf("/login has no OpenID Connect button")
+	}
+	_, body := get(t, c, s.URL+"/api/auth/csrf", "")
+	tok := regexp.MustCompile(`"csrfToken":"([0-9a-f]+)"`).FindStringSubmatch(body)
+	if tok == nil {
+		t.Fatalf("csrf: %q", body)
+	}
+	r, err := c.PostForm(s.URL+"/api/auth/signin/oidc", url.Values{"csrfToken": {tok[1]}, "callbackUrl": {"/dashboard"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Body.Close()
+	loc := r.Header.Get("Location")
+	for i := 0; i < 4 && loc != "" && !strings.HasPrefix(loc, s.URL+"/dashboard"); i++ {
+		r, _ = get(t, c, loc, "text/html")
+		loc = r.Header.Get("Location")
+	}
+	if loc != s.URL+"/dashboard" {
+		t.Fatalf("the sign-in ended at %q, want %s/dashboard", loc, s.URL)
+	}
+	if _, body := get(t, c, s.URL+"/api/me", ""); !strings.Contains(body, `"name":"jane.doe"`) || !strings.Contains(body, `"role":"user"`) {
+		t.Errorf("GET /api/me after the sign-in: %s", body)
+	}
+	s.stop(t, syscall.SIGTERM)
+	if !strings.Contains(s.stderr.String(), "-dev-oidc") {
+		t.Errorf("serve did not say that a development provider runs; stderr %q", s.stderr)
+	}
 }

@@ -3,10 +3,10 @@ module github.com/authgate/authgate/cmd/authgate-demo
 go 1.26.0
 
 require (
-	github.com/authgate/authgate v0.0.0-00010101000000-000000000000
-	github.com/authgate/authgate/nextauth v0.0.0-00010101000000-000000000000
-	github.com/authgate/authgate/providers v0.0.0-00010101000000-000000000000
-	github.com/authgate/authgate/redisstore v0.0.0-00010101000000-000000000000
+	github.com/authgate/authgate v0.1.0
+	github.com/authgate/authgate/nextauth v0.1.0
+	github.com/authgate/authgate/providers v0.1.0
+	github.com/authgate/authgate/redisstore v0.1.0
 	github.com/chromedp/cdproto v0.159.0
 	github.com/chromedp/chromedp v0.23.0
 	github.com/oauth2-proxy/mockoidc v0.0.0-20261103160011-e06ed0b7cb7f
@@ -34,13 +34,4 @@ require (
 	modernc.org/libc v1.80.1 // indirect
 	modernc.org/mathutil v1.7.1 // indirect
 	modernc.org/memory v1.12.1 // indirect
-)
-
-// The demo always builds against the authgate (its providers, its NextAuth
-// codecs and its Redis stores) in this repository.
-replace (
-	github.com/authgate/authgate => ../..
-	github.com/authgate/authgate/nextauth => ../../nextauth
-	github.com/authgate/authgate/providers => ../../providers
-	github.com/authgate/authgate/redisstore => ../../redisstore
 )

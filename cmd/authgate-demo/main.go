@@ -9,6 +9,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -19,14 +20,16 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/authgate/authgate"
-	"github.com/authgate/authgate/nextauth"
 )
 
 const usage = `authgate-demo: the authgate demo app (users in SQLite, sessions in cookies).
@@ -35,9 +38,9 @@ Usage:
   authgate-demo                        the same as "serve" with its defaults
   authgate-demo serve [-db FILE] [-addr HOST:PORT] [-static DIR] [-redis URL]
                       [-session-max-age D] [-session-update-age D] [-session-max-lifetime D]
-                      [-oidc-issuer URL -oidc-client-id ID]
+                      [-oidc-issuer URL -oidc-client-id ID | -dev-oidc]
                       [-token-format authgate|nextauth-v4|authjs-v5]
-  authgate-demo adduser -db FILE -username NAME -email EMAIL -role ROLE < password
+  authgate-demo adduser [-db FILE] -username NAME [-email EMAIL] [-role user|admin] < password
 
 Defaults: -db authgate-demo.db, -addr localhost:3000, -role user,
 -token-format authgate. Durations D are Go durations such as 30m, 12h or 720h.
@@ -47,16 +50,21 @@ Next.js app with next-auth 4 and the same AUTH_SECRET does
 (next-auth.session-token, __Secure- on https); authjs-v5 likewise for Auth.js
 v5 (authjs.session-token). The default, authgate, is authgate's own cookie.
 
-serve creates the database and its users table if needed. When the table is
-empty it creates two demo users, alice (role admin) and bob (role user), and
-prints their random passwords once. It stops gracefully on SIGINT or SIGTERM.
+serve first checks its settings, takes the port and reaches Redis and the
+providers; a mistake stops it with a message naming the flag or variable,
+before anything is written. Then it creates the database and its users table
+if needed. When the table is empty it creates two demo users, alice (role
+admin) and bob (role user), and prints their random passwords once. It stops
+gracefully on SIGINT or SIGTERM. -dev-oidc adds "Sign in with OpenID Connect"
+through a development provider on loopback that signs everyone in as jane.doe.
 Pages: /login, /dashboard (signed in), /admin (role admin), /api/me (JSON),
 and the NextAuth-compatible endpoints under /api/auth/.
 
 adduser reads the password from the first line of standard input, hashes it
-with bcrypt and adds the user. A duplicate username or an invalid password
-(empty, or over 72 bytes) is refused with a message and exit status 1, and
-nothing is written.
+with bcrypt and adds the user (-email is optional; -role is user or admin).
+A duplicate username, an invalid password (empty, or over 72 bytes) or an
+unknown role is refused with a message and exit status 1, and nothing is
+written.
 
 Environment (serve):
   AUTH_SECRET  at least 32 bytes of random data (e.g. openssl rand -base64 32).
@@ -80,7 +88,12 @@ Environment (serve):
 Exit status: 0 on success, 1 on failure, 2 on a usage error.
 `
 
+// self is how the user started the demo, for the commands its hints show:
+// "go run ./cmd/authgate-demo" under go run, else the program as typed.
+var self = "authgate-demo"
+
 func main() {
+	self = invocation(os.Args[0])
 	os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv))
 }
 
@@ -144,6 +157,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	oidcIssuer := fs.String("oidc-issuer", "", "OpenID Connect issuer `URL` for \"Sign in with OpenID Connect\" (with -oidc-client-id and OIDC_CLIENT_SECRET)")
 	oidcClientID := fs.String("oidc-client-id", "", "the demo's client `ID` at the -oidc-issuer")
 	format := fs.String("token-format", "authgate", "session token `format`: authgate, nextauth-v4 or authjs-v5")
+	devOIDC := fs.Bool("dev-oidc", false, "add \"Sign in with OpenID Connect\" through a development provider started on loopback, which signs everyone in as jane.doe without a password")
 	if code := parseFlags(fs, args); code >= 0 {
 		return code
 	}
@@ -153,11 +167,73 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		return 1
 	}
 
+	// Every setting is checked, the port taken and Redis and the providers
+	// reached before anything is written or printed: a failed start never
+	// swallows the demo users' one-time passwords.
+	opts := Options{
+		Secret:      getenv("AUTH_SECRET"),
+		URL:         strings.TrimSuffix(getenv("AUTH_URL"), "/"),
+		MaxAge:      *maxAge,
+		UpdateAge:   *updateAge,
+		MaxLifetime: *maxLifetime,
+		TokenFormat: *format,
+		StaticDir:   *static,
+		Logger:      logger,
+	}
+	if err := checkSettings(opts); err != nil {
+		return fail("%v", err)
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fail("%v", listenError(*addr, err))
+	}
+	defer ln.Close()
+	if opts.URL == "" {
+		opts.URL = defaultURL(*addr, ln.Addr())
+	}
+	if opts.Secret == "" {
+		opts.Secret = randomSecret()
+		logger.Warn("AUTH_SECRET is not set: using a random secret for this process, so every session ends when it restarts")
+	}
+	oauth := OAuthOptions{
+		OIDCIssuer: *oidcIssuer, OIDCClientID: *oidcClientID, OIDCClientSecret: getenv("OIDC_CLIENT_SECRET"),
+		GitHubID: getenv("GITHUB_ID"), GitHubSecret: getenv("GITHUB_SECRET"),
+	}
+	if *devOIDC {
+		if oauth.OIDCIssuer != "" || oauth.OIDCClientID != "" {
+			return fail("-dev-oidc and -oidc-issuer both configure the provider oidc: give one of them")
+		}
+		stopIdP, err := startDevOIDC(&oauth, logger)
+		if err != nil {
+			return fail("-dev-oidc: %v", err)
+		}
+		defer stopIdP()
+	}
+	if opts.Providers, err = buildProviders(ctx, oauth); err != nil {
+		return fail("%v", err)
+	}
+	redisFrom := "-redis"
+	if *redisURL == "" {
+		*redisURL, redisFrom = getenv("REDIS_URL"), "REDIS_URL"
+	}
+	if *redisURL != "" {
+		closeRedis, err := useRedis(ctx, *redisURL, &opts, logger)
+		if err != nil {
+			return fail("%s: %v", redisFrom, err)
+		}
+		defer closeRedis()
+	}
 	store, err := OpenStore(ctx, *dbPath)
+	if err != nil {
+		return fail("-db: %v", err)
+	}
+	defer store.Close()
+	handler, err := newApp(store, opts)
 	if err != nil {
 		return fail("%v", err)
 	}
-	defer store.Close()
+
+	// Everything is ready: now the demo users, once.
 	seeded, err := store.SeedDemoUsers(ctx)
 	if err != nil {
 		return fail("create the demo users: %v", err)
@@ -166,55 +242,6 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		PrintDemoUsers(stdout, seeded)
 	} else if err := printExistingUsers(ctx, stdout, store, *dbPath); err != nil {
 		return fail("read the users: %v", err)
-	}
-
-	ln, err := net.Listen("tcp", *addr)
-	if err != nil {
-		return fail("%v", err)
-	}
-	defer ln.Close()
-	publicURL := getenv("AUTH_URL")
-	if publicURL == "" {
-		publicURL = defaultURL(*addr, ln.Addr())
-	}
-	secret := getenv("AUTH_SECRET")
-	if secret == "" {
-		secret = randomSecret()
-		logger.Warn("AUTH_SECRET is not set: using a random secret for this process, so every session ends when it restarts")
-	}
-
-	provs, err := buildProviders(ctx, OAuthOptions{
-		OIDCIssuer: *oidcIssuer, OIDCClientID: *oidcClientID, OIDCClientSecret: getenv("OIDC_CLIENT_SECRET"),
-		GitHubID: getenv("GITHUB_ID"), GitHubSecret: getenv("GITHUB_SECRET"),
-	})
-	if err != nil {
-		return fail("%v", err)
-	}
-
-	opts := Options{
-		Secret:      secret,
-		URL:         strings.TrimSuffix(publicURL, "/"),
-		MaxAge:      *maxAge,
-		UpdateAge:   *updateAge,
-		MaxLifetime: *maxLifetime,
-		TokenFormat: *format,
-		StaticDir:   *static,
-		Logger:      logger,
-		Providers:   provs,
-	}
-	if *redisURL == "" {
-		*redisURL = getenv("REDIS_URL")
-	}
-	if *redisURL != "" {
-		closeRedis, err := useRedis(ctx, *redisURL, &opts, logger)
-		if err != nil {
-			return fail("%v", err)
-		}
-		defer closeRedis()
-	}
-	handler, err := newApp(store, opts)
-	if err != nil {
-		return fail("%v", err)
 	}
 
 	srv := &http.Server{
@@ -230,7 +257,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	defer stop()
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	fmt.Fprintf(stdout, "authgate-demo: serving %s (listening on %s, database %s)\n", publicURL, ln.Addr(), *dbPath)
+	fmt.Fprintf(stdout, "authgate-demo: serving %s (listening on %s, database %s)\n", opts.URL, ln.Addr(), *dbPath)
 
 	select {
 	case err := <-served:
@@ -270,7 +297,7 @@ func addUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	dbPath := fs.String("db", "authgate-demo.db", "SQLite database `file` (created if missing)")
 	username := fs.String("username", "", "the new user's `name` (required; stored lower-case)")
 	email := fs.String("email", "", "the new user's `email` address")
-	role := fs.String("role", "user", "the new user's `role`, e.g. user or admin")
+	role := fs.String("role", "user", "the new user's `role`: "+strings.Join(KnownRoles, " or "))
 	if code := parseFlags(fs, args); code >= 0 {
 		return code
 	}
@@ -325,27 +352,59 @@ func printExistingUsers(ctx context.Context, w io.Writer, store *Store, db strin
 	}
 	fmt.Fprintf(w, "authgate-demo: %d users in %s: %s. Their passwords were shown once, when the database was created.\n", len(users), db, strings.Join(names, ", "))
 	fmt.Fprintf(w, "  Lost one? Stop the demo and delete %s to start over with new demo users, or add a user of your own:\n", db)
-	fmt.Fprintf(w, "  printf '%%s\\n' 'a long passphrase' | authgate-demo adduser -db %s -username NAME -role admin\n", db)
+	fmt.Fprintf(w, "  printf '%%s\\n' 'a long passphrase' | %s adduser -db %s -username NAME -role admin\n", self, db)
 	return nil
 }
 
-// TokenFormats are the values of -token-format.
-var TokenFormats = []string{"authgate", "nextauth-v4", "authjs-v5"}
-
-// tokenFormat returns the session codec and cookie name of a -token-format
-// value: authgate's defaults for "authgate" (or ""), NextAuth v4's token
-// and next-auth.session-token for "nextauth-v4", Auth.js v5's and
-// authjs.session-token for "authjs-v5".
-func tokenFormat(format, secret string) (authgate.Codec, string, error) {
-	switch format {
-	case "", "authgate":
-		return nil, "", nil
-	case "nextauth-v4":
-		c, err := nextauth.NewV4(secret)
-		return c, nextauth.V4CookieName, err
-	case "authjs-v5":
-		c, err := nextauth.NewV5(secret)
-		return c, nextauth.V5CookieName, err
+// checkSettings checks what serve reads from the environment and the
+// flags, and names the variable or flag in its message, so that a mistake
+// stops the start before anything is written or printed.
+func checkSettings(o Options) error {
+	if n := len(o.Secret); n > 0 && n < 32 {
+		return fmt.Errorf("AUTH_SECRET is %d bytes; it needs at least 32 (make one with: openssl rand -base64 32)", n)
 	}
-	return nil, "", fmt.Errorf("-token-format %q: want one of %s", format, strings.Join(TokenFormats, ", "))
+	if o.URL != "" {
+		u, err := url.Parse(o.URL)
+		switch {
+		case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Opaque != "":
+			return fmt.Errorf("AUTH_URL %q is not an http or https URL; give the origin browsers use, such as http://localhost:3000", o.URL)
+		case u.Hostname() == "":
+			return fmt.Errorf("AUTH_URL %q has no host; give the origin browsers use, such as http://localhost:3000", o.URL)
+		case u.User != nil || u.Path != "" || u.RawQuery != "" || u.Fragment != "":
+			return fmt.Errorf("AUTH_URL %q must be an origin only, such as https://demo.example.com (no path, query or user info)", o.URL)
+		}
+	}
+	for _, d := range []struct {
+		flag string
+		v    time.Duration
+	}{{"-session-max-age", o.MaxAge}, {"-session-update-age", o.UpdateAge}, {"-session-max-lifetime", o.MaxLifetime}} {
+		if d.v < 0 || (d.v > 0 && d.v < time.Second && d.flag != "-session-update-age") {
+			return fmt.Errorf("%s %v: give a duration of at least 1s, such as 30m or 720h (0 keeps the default)", d.flag, d.v)
+		}
+	}
+	if maxAge := cmp.Or(o.MaxAge, authgate.DefaultMaxAge); o.UpdateAge > maxAge {
+		return fmt.Errorf("-session-update-age %v exceeds -session-max-age %v: sessions would end before they are re-issued", o.UpdateAge, maxAge)
+	}
+	if o.TokenFormat != "" && !slices.Contains(TokenFormats, o.TokenFormat) {
+		return fmt.Errorf("-token-format %q: want one of %s", o.TokenFormat, strings.Join(TokenFormats, ", "))
+	}
+	return nil
+}
+
+// listenError says why -addr could not be listened on, in the demo's words.
+func listenError(addr string, err error) error {
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return fmt.Errorf("-addr %s: the port is in use (is the demo already running?); stop that program, or choose another port, such as -addr localhost:3001", addr)
+	}
+	return fmt.Errorf("-addr %s: %w", addr, err)
+}
+
+// invocation returns the command that started this program: the path as
+// typed, or "go run ./cmd/authgate-demo" for a binary that go run built in
+// its temporary folder.
+func invocation(arg0 string) string {
+	if strings.Contains(filepath.ToSlash(arg0), "/go-build") {
+		return "go run ./cmd/authgate-demo"
+	}
+	return arg0
 }

@@ -1,8 +1,8 @@
 package main
 
 // pages.go routes the demo's URLs and renders its pages from the embedded
-// templates/ and static/ folders. The auth decisions themselves are made by
-// authgate (auth.go); this file only mounts them.
+// templates/ and static/ folders. The auth set-up and decisions are in
+// auth.go; this file only renders what they allow.
 
 import (
 	"bytes"
@@ -13,40 +13,12 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
-	"time"
 
 	"github.com/authgate/authgate"
 )
 
 //go:embed templates static
 var assets embed.FS
-
-// Options are the demo's deployment settings, from the command line and
-// environment; authConfig (auth.go) holds everything else.
-type Options struct {
-	Secret string // AUTH_SECRET
-	URL    string // AUTH_URL, the public origin
-	// MaxAge, UpdateAge and MaxLifetime are the -session-* flags; zero keeps
-	// authgate's defaults (30 days, 24 hours, 90 days).
-	MaxAge, UpdateAge, MaxLifetime time.Duration
-	StaticDir                      string // -static
-	Logger                         *slog.Logger
-	// Now is the clock; nil is time.Now.
-	Now func() time.Time
-	// Hasher compares passwords; nil is bcrypt at cost 10, the cost of the
-	// hashes adduser stores.
-	Hasher authgate.PasswordHasher
-	// Providers are the "Sign in with …" providers (oauth.go).
-	Providers []authgate.OAuthProvider
-	// TokenFormat is the -token-format flag: "authgate" (or ""), authgate's
-	// own cookie; "nextauth-v4" or "authjs-v5", the session cookie a
-	// Next.js app with the same AUTH_SECRET reads and writes.
-	TokenFormat string
-	// Limiter and Revocations are shared stores (-redis); nil keeps
-	// authgate's in-memory ones.
-	Limiter     authgate.Limiter
-	Revocations authgate.RevocationStore
-}
 
 // app holds what the handlers need.
 type app struct {
@@ -74,28 +46,14 @@ func newApp(store *Store, o Options) (http.Handler, error) {
 		}
 		a.pages[name] = t
 	}
-	cfg := a.authConfig()
-	cfg.Secrets = []string{o.Secret}
-	cfg.URL = o.URL
-	cfg.MaxAge, cfg.UpdateAge, cfg.MaxLifetime = o.MaxAge, o.UpdateAge, o.MaxLifetime
-	cfg.Logger, cfg.Now, cfg.Hasher = o.Logger, o.Now, o.Hasher
-	cfg.Providers = o.Providers // "Sign in with …" (oauth.go): -oidc-issuer, GITHUB_ID
-	// -token-format: authgate's own cookie, or NextAuth's, so a Next.js app
-	// with the same AUTH_SECRET shares the session.
-	codec, cookieName, err := tokenFormat(o.TokenFormat, o.Secret)
-	if err != nil {
-		return nil, err
-	}
-	cfg.Codec, cfg.SessionCookieName = codec, cookieName
-	cfg.Limiter, cfg.Revocations = o.Limiter, o.Revocations // -redis (redis.go); nil: in memory
-	auth, err := authgate.New(cfg)
+	auth, err := a.newAuth(o)
 	if err != nil {
 		return nil, err
 	}
 	a.auth = auth
 
 	mux := http.NewServeMux()
-	a.mountAuth(mux)
+	handler := a.mountAuth(mux) // authgate's endpoints and guards (auth.go)
 	mux.HandleFunc("GET /login", a.login)
 	mux.HandleFunc("GET /api/me", a.me)
 	static, _ := fs.Sub(assets, "static")
@@ -116,9 +74,7 @@ func newApp(store *Store, o Options) (http.Handler, error) {
 	} else {
 		mux.Handle("GET /{$}", http.RedirectHandler("/dashboard", http.StatusFound))
 	}
-	// The soft middleware loads the session (if any) for every page, so the
-	// login page and the navigation bar know who is signed in.
-	return auth.Middleware(mux), nil
+	return handler, nil
 }
 
 // pageData is what the templates receive.

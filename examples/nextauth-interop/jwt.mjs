@@ -6,12 +6,42 @@
 //   {"lib":…,"op":"decode","token":"…","secret":…,"salt":…}                     → {"payload":{…}} or {"error":"…"}
 //   {"lib":…,"op":"getToken","cookies":{name:value,…},"authorization":"…","secret":…,"secureCookie":bool}
 //                                                                                → {"payload":{…}|null}
-// For v5, secret may be a list (key rotation).
+//   {"lib":…,"op":"refresh","token":"…","secret":…,"salt":…,"maxAge":…}        → {"token":"…"} or {"error":"…"}
+//
+// refresh is what the session route (GET /api/auth/session) does to a
+// session token on every call: decode it, run the jwt callback (here one
+// that returns the token as it is, as an app's does after sign-in), and
+// encode the result, which gets a fresh iat, exp and jti.
+//
+// For v5, secret may be a list (key rotation). Any request may carry
+// "now" (Unix seconds): the packages then run with their clock (Date)
+// set to that time, as a server whose clock reads it would.
 import { createInterface } from "node:readline";
 import * as v4 from "next-auth/jwt";
 import * as v5 from "@auth/core/jwt";
 
 const silent = { error() {}, warn() {}, debug() {} };
+
+// at runs fn with Date reading `now` (Unix seconds) instead of the real
+// time; requests are handled one at a time, so the swap is not shared.
+const RealDate = Date;
+async function at(now, fn) {
+  if (now == null) return fn();
+  const offset = now * 1000 - RealDate.now();
+  globalThis.Date = class extends RealDate {
+    constructor(...args) {
+      super(...(args.length ? args : [RealDate.now() + offset]));
+    }
+    static now() {
+      return RealDate.now() + offset;
+    }
+  };
+  try {
+    return await fn();
+  } finally {
+    globalThis.Date = RealDate;
+  }
+}
 
 async function handle(m) {
   const lib = m.lib === "v5" ? v5 : v4;
@@ -21,6 +51,14 @@ async function handle(m) {
     case "decode":
       try {
         return { payload: await lib.decode({ token: m.token, secret: m.secret, salt: m.salt }) };
+      } catch (e) {
+        return { error: String(e?.code ?? e?.name ?? e) };
+      }
+    case "refresh":
+      try {
+        const token = await lib.decode({ token: m.token, secret: m.secret, salt: m.salt });
+        if (!token) return { error: "JWT invalid" };
+        return { token: await lib.encode({ token, secret: m.secret, salt: m.salt, maxAge: m.maxAge }) };
       } catch (e) {
         return { error: String(e?.code ?? e?.name ?? e) };
       }
@@ -41,7 +79,8 @@ const rl = createInterface({ input: process.stdin });
 for await (const line of rl) {
   let out;
   try {
-    out = await handle(JSON.parse(line));
+    const m = JSON.parse(line);
+    out = await at(m.now, () => handle(m));
   } catch (e) {
     out = { error: String(e) };
   }

@@ -10,6 +10,7 @@
 //	POST /api/go/signin                      authgate signs a demo user in (form username,
 //	                                         password "pw-<username>"): Go mints the cookie
 //	POST /api/go/signout                     authgate signs out
+//	POST /api/go/signout-everywhere          authgate ends every session of the signed-in user
 //
 // Both sides share AUTH_SECRET (at least 32 bytes). Run it with
 //
@@ -130,9 +131,20 @@ func NewHandler(o Options) (http.Handler, error) {
 		writeJSON(w, http.StatusOK, map[string]string{"ok": name})
 	})))
 	mux.Handle("POST /api/go/signout", cop.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		auth.SignOut(w, r)
+		if err := auth.SignOut(w, r); err != nil {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "signout"})
+			return
+		}
 		writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
 	})))
+	mux.Handle("POST /api/go/signout-everywhere", cop.Handler(auth.RequireAuth(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, _ := auth.Session(r)
+		if err := auth.SignOutEverywhere(r.Context(), s.User.ID); err != nil {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "signout"})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
+	}))))
 	return auth.Middleware(mux), nil
 }
 

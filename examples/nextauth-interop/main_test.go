@@ -87,7 +87,11 @@ func newSite(t *testing.T, format string) *site {
 		t.Fatal("the Node app did not start")
 	}
 	node, _ := url.Parse("http://127.0.0.1:" + port)
-	handler, err := NewHandler(Options{URL: srv.URL, Secret: secret, Format: format, Node: node})
+	// The Go server's clock is 2 s behind the Node app's, as two servers'
+	// clocks may be: a token NextAuth re-issues is then issued after a
+	// revocation Go made in the same (real) second.
+	behind := func() time.Time { return time.Now().Add(-2 * time.Second) }
+	handler, err := NewHandler(Options{URL: srv.URL, Secret: secret, Format: format, Node: node, Now: behind})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -219,8 +223,9 @@ func TestSharedSessions(t *testing.T) {
 						t.Fatalf("getServerSession: %d %v", code, sess)
 					}
 				}
+				// getToken is what next-auth's middleware (withAuth) reads.
 				code, tok := b.do("GET", s.token, nil)
-				if code != 200 || tok["sub"] != "u-bob" || tok["role"] != "user" || tok["aud"] != s.srv.URL || tok["auth_time"] == nil || tok["sid"] == nil {
+				if code != 200 || tok["sub"] != "u-bob" || tok["id"] != "u-bob" || tok["role"] != "user" || tok["aud"] != s.srv.URL || tok["auth_time"] == nil || tok["sid"] == nil {
 					t.Fatalf("getToken: %d %v", code, tok)
 				}
 				// NextAuth re-issued the cookie (new jti, claims copied): Go still reads it.
@@ -253,6 +258,36 @@ func TestSharedSessions(t *testing.T) {
 					t.Fatalf("the refreshed copy of a signed-out session: %d %v", code, me)
 				}
 			})
+			// A thief keeps a copy of a NextAuth session; its owner signs out
+			// through Go; the thief has NextAuth re-issue the copy (new jti,
+			// new iat), then calls the Go API with it.
+			for _, tc := range []struct {
+				name, user, signout string
+			}{
+				{"signing out in Go ends a NextAuth session with sid and auth_time, also once NextAuth re-issued a copy", "grace", "/api/go/signout"},
+				{"signing out in Go ends a NextAuth session without sid or auth_time, also once NextAuth re-issued a copy", "legacyerin", "/api/go/signout"},
+				{"signing out everywhere in Go ends a NextAuth session without auth_time, also once NextAuth re-issued a copy", "legacyfrank", "/api/go/signout-everywhere"},
+			} {
+				t.Run(tc.name, func(t *testing.T) {
+					b := s.browser()
+					b.nextSignIn(tc.user)
+					if code, me := b.goMe(); code != 200 || field(me, "user", "id") != "u-"+tc.user {
+						t.Fatalf("Go before the sign-out: %d %v", code, me)
+					}
+					thief := s.browser()
+					u, _ := url.Parse(s.srv.URL)
+					thief.hc.Jar.SetCookies(u, b.sessionCookies())
+					if code, _ := b.do("POST", tc.signout, nil); code != 200 {
+						t.Fatalf("POST %s: %d", tc.signout, code)
+					}
+					if code, sess := thief.do("GET", s.base+"/session", nil); code != 200 || field(sess, "user", "id") != "u-"+tc.user {
+						t.Fatalf("NextAuth's refresh of the thief's copy: %d %v", code, sess)
+					}
+					if code, me := thief.goMe(); code != 401 {
+						t.Fatalf("Go accepted the re-issued copy of a signed-out session: %d %v", code, me)
+					}
+				})
+			}
 			t.Run("a NextAuth token as a bearer token", func(t *testing.T) {
 				b := s.browser()
 				b.nextSignIn("dave")

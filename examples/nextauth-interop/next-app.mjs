@@ -40,23 +40,32 @@ const quiet = { error() {}, warn() {}, debug() {} };
 function authorize(c) {
   const name = String(c?.username ?? "");
   if (!name || c?.password !== `pw-${name}`) return null;
-  return { id: `u-${name}`, name, email: `${name}@example.com` };
+  return { id: `u-${name}`, name, email: `${name}@example.com`, role: name.includes("alice") ? "admin" : "user" };
 }
 
-// The jwt callback puts the app's claims at the top level, as NextAuth apps
-// do, and records the sign-in time (auth_time), which authgate reads.
+// The jwt callback of a typical Next.js app (token.id and token.role, read
+// back by the session callback), plus what sharing the session with
+// authgate needs: a session id that survives NextAuth's re-encoding (sid;
+// NextAuth replaces jti every time) and the sign-in time (auth_time;
+// NextAuth moves iat every time). Without them authgate still works but
+// must fail closed: see the README. The users whose name starts with
+// "legacy" stand for an app that does not set them.
 function jwt({ token, user }) {
   if (user) {
-    token.role = user.name.includes("alice") ? "admin" : "user";
+    token.id = user.id;
+    token.role = user.role;
     token.plan = "pro";
-    token.auth_time = Math.floor(Date.now() / 1000);
+    if (!user.name.startsWith("legacy")) {
+      token.sid = crypto.randomUUID();
+      token.auth_time = Math.floor(Date.now() / 1000);
+    }
     if (user.name.startsWith("big")) token.bio = "x".repeat(6000);
   }
   return token;
 }
 
 function session({ session, token }) {
-  session.user.id = token.sub;
+  session.user.id = token.id;
   session.user.role = token.role;
   session.plan = token.plan;
   return session;

@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"log"
+	"net"
 	"net/http"
 	"os"
 
@@ -62,6 +63,10 @@ func main() {
 	mux.Handle("/admin", auth.RequireRole("admin")(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, "admin area")
 	})))
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		log.Fatal(err) // the port is in use, …
+	}
 	log.Printf("serving http://%s", addr)
-	log.Fatal(http.ListenAndServe(addr, auth.Middleware(mux)))
+	log.Fatal(http.Serve(ln, auth.Middleware(mux)))
 }

@@ -1,7 +1,7 @@
 package main
 
 import (
-	"bytes"
+	"bufio"
 	"encoding/json"
 	"io"
 	"net"
@@ -58,33 +58,45 @@ func TestQuickStartServes(t *testing.T) {
 	ln.Close()
 	cmd := exec.Command(bin)
 	cmd.Env = append(os.Environ(), "AUTH_SECRET=quickstart-test-secret-0123456789abcdef", "ADDR="+addr)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
+	pipe, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	// done closes when the program has exited; stderr may be read only
-	// then, when nothing writes to it any more.
+	// The log, line by line; done closes when the program has exited.
+	var stderr strings.Builder // written by the reader below, read after done
+	serving := make(chan struct{})
 	done := make(chan struct{})
 	var waitErr error
-	go func() { waitErr = cmd.Wait(); close(done) }()
+	go func() {
+		sc := bufio.NewScanner(pipe)
+		for sc.Scan() {
+			stderr.WriteString(sc.Text() + "\n")
+			if strings.HasSuffix(sc.Text(), "serving http://"+addr) {
+				close(serving)
+			}
+		}
+		waitErr = cmd.Wait()
+		close(done)
+	}()
 	stop := func() { cmd.Process.Kill(); <-done }
 	t.Cleanup(stop)
 	base := "http://" + addr
-	for deadline := time.Now().Add(30 * time.Second); ; {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			break
-		}
-		select {
-		case <-done:
-			t.Fatalf("the quick start exited: %v\n%s", waitErr, &stderr)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the quick start did not listen on %s\n%s", addr, &stderr)
-		}
-		time.Sleep(20 * time.Millisecond)
+	select {
+	case <-serving:
+	case <-done:
+		t.Fatalf("the quick start exited: %v\n%s", waitErr, stderr.String())
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the quick start did not log serving http://%s within 30s", addr)
+	}
+	// "serving" is logged once the port is bound: a connection succeeds
+	// at once, with no retry.
+	if c, err := net.Dial("tcp", addr); err != nil {
+		t.Fatalf("the quick start logged serving, but a connection fails: %v", err)
+	} else {
+		c.Close()
 	}
 
 	newClient := func() *http.Client {
@@ -167,6 +179,6 @@ func TestQuickStartServes(t *testing.T) {
 	}
 	stop()
 	if strings.Contains(stderr.String(), "panic") {
-		t.Errorf("the quick start panicked:\n%s", &stderr)
+		t.Errorf("the quick start panicked:\n%s", stderr.String())
 	}
 }

@@ -110,7 +110,7 @@ func run(addr, cookieOut string, throttle bool, hashes int) error {
 	mux := http.NewServeMux()
 	mux.Handle("/api/auth/", auth.Handler())
 	mux.Handle("GET /api/me", auth.RequireAuth(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s, _ := authgate.FromContext[struct{}](r.Context())
+		s, _ := auth.FromContext(r.Context())
 		me(w, s)
 	})))
 	mux.HandleFunc("GET /api/open", func(w http.ResponseWriter, r *http.Request) { me(w, fixed) })

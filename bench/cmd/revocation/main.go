@@ -1,7 +1,7 @@
 // Command revocation measures authgate's revocation store at scale and
 // prints a Markdown report: for 1 million and 10 million revoked session
 // ids, the heap the default MemoryRevocationStore takes (100 000 exact
-// entries, the rest in its RevocationFilter), that every revoked id is
+// entries, the rest in its filter, internal/cuckoo), that every revoked id is
 // reported (the exact list of ids is the oracle), and the false-positive
 // rate observed over 10 million ids never revoked; next to it, the same
 // measurements for github.com/bits-and-blooms/bloom/v3 sized for the same
@@ -24,8 +24,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/authgate/authgate"
 	"github.com/authgate/authgate/bench"
+	"github.com/authgate/authgate/internal/cuckoo"
 	"github.com/bits-and-blooms/bloom/v3"
 )
 
@@ -80,9 +80,9 @@ func storeRow(n int, lookups uint64) {
 		}
 	}
 	st := s.Stats()
-	fmt.Printf("| %d | MemoryRevocationStore: %d exact + RevocationFilter (%d ids, %.1f MB), filled in %v | %.1f | %.1f | %d | %d | %.2g | %.2g |\n",
+	fmt.Printf("| %d | MemoryRevocationStore: %d exact + filter (%d ids, %.1f MB), filled in %v | %.1f | %.1f | %d | %d | %.2g | %.2g |\n",
 		n, st.Sessions, st.Filtered, float64(st.FilterBytes)/1e6, fill.Round(time.Second),
-		float64(heap)/1e6, float64(heap)/float64(n), missed, fp, float64(fp)/float64(lookups), authgate.RevocationFilterFalsePositiveRate)
+		float64(heap)/1e6, float64(heap)/float64(n), missed, fp, float64(fp)/float64(lookups), cuckoo.FalsePositiveRate)
 	runtime.KeepAlive(s)
 }
 

@@ -14,6 +14,7 @@ import (
 	"runtime"
 	"sync"
 	"testing"
+	"time"
 )
 
 // Node is one running jwt.mjs process. It is safe for concurrent use.
@@ -100,13 +101,35 @@ type Result struct {
 // Encode runs lib's ("v4" or "v5") encode.
 func (n *Node) Encode(tb testing.TB, lib string, token map[string]any, secret any, salt string, maxAge int) string {
 	tb.Helper()
-	var r Result
-	req := map[string]any{"lib": lib, "op": "encode", "token": token, "secret": secret, "salt": salt}
+	return n.EncodeAt(tb, lib, token, secret, salt, maxAge, time.Time{})
+}
+
+// EncodeAt runs lib's encode with the packages' clock at now (the real
+// time when now is zero).
+func (n *Node) EncodeAt(tb testing.TB, lib string, token map[string]any, secret any, salt string, maxAge int, now time.Time) string {
+	tb.Helper()
+	return n.token(tb, map[string]any{"lib": lib, "op": "encode", "token": token, "secret": secret, "salt": salt}, maxAge, now)
+}
+
+// RefreshAt runs what lib's session route does to a session token at
+// now: decode, the jwt callback (returning the token unchanged) and
+// encode, which gives the token a new iat, exp and jti.
+func (n *Node) RefreshAt(tb testing.TB, lib, token string, secret any, salt string, maxAge int, now time.Time) string {
+	tb.Helper()
+	return n.token(tb, map[string]any{"lib": lib, "op": "refresh", "token": token, "secret": secret, "salt": salt}, maxAge, now)
+}
+
+func (n *Node) token(tb testing.TB, req map[string]any, maxAge int, now time.Time) string {
+	tb.Helper()
 	if maxAge > 0 {
 		req["maxAge"] = maxAge
 	}
+	if !now.IsZero() {
+		req["now"] = now.Unix()
+	}
+	var r Result
 	if err := n.Call(req, &r); err != nil || r.Error != "" || r.Token == "" {
-		tb.Fatalf("%s encode: %v %s", lib, err, r.Error)
+		tb.Fatalf("%s %s: %v %s", req["lib"], req["op"], err, r.Error)
 	}
 	return r.Token
 }

@@ -1,27 +1,43 @@
-package authgate_test
+package cuckoo_test
 
 import (
 	"errors"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/authgate/authgate"
+	"github.com/authgate/authgate/internal/cuckoo"
 )
 
-func newFilter(c *clock, capacity int) *authgate.RevocationFilter {
-	return authgate.NewRevocationFilter(authgate.RevocationFilterOptions{Capacity: capacity, Horizon: 96 * time.Hour, Now: c.Now})
+var t0 = time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+
+type clock struct{ now time.Time }
+
+func (c *clock) Now() time.Time          { return c.now }
+func (c *clock) Advance(d time.Duration) { c.now = c.now.Add(d) }
+
+// filter is a Filter with its clock, as MemoryRevocationStore uses it.
+type filter struct {
+	*cuckoo.Filter
+	c *clock
 }
 
-func mustAdd(t *testing.T, f *authgate.RevocationFilter, id string, expires time.Time) {
+func newFilter(c *clock, capacity int) filter {
+	return filter{cuckoo.New(cuckoo.Options{Capacity: capacity, Horizon: 96 * time.Hour}), c}
+}
+
+func (f filter) Add(id string, expires time.Time) error {
+	return f.Filter.Add(id, expires.UnixNano(), f.c.Now().UnixNano())
+}
+
+func mustAdd(t *testing.T, f filter, id string, expires time.Time) {
 	t.Helper()
 	if err := f.Add(id, expires); err != nil {
 		t.Fatalf("Add(%q): %v", id, err)
 	}
 }
 
-func TestRevocationFilter(t *testing.T) {
+func TestFilter(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name string
@@ -42,13 +58,13 @@ func TestRevocationFilter(t *testing.T) {
 				t.Errorf("Len = %d, want %d", f.Len(), n)
 			}
 		}},
-		{"a full filter refuses a new id with ErrRevocationFilterFull and keeps every entry", func(t *testing.T, c *clock) {
+		{"a full filter refuses a new id with ErrFull and keeps every entry", func(t *testing.T, c *clock) {
 			f := newFilter(c, 100)
 			for i := range 100 {
 				mustAdd(t, f, fmt.Sprintf("sid-%d", i), c.Now().Add(time.Hour))
 			}
-			if err := f.Add("one-more", c.Now().Add(time.Hour)); !errors.Is(err, authgate.ErrRevocationFilterFull) {
-				t.Fatalf("Add on a full filter: %v, want ErrRevocationFilterFull", err)
+			if err := f.Add("one-more", c.Now().Add(time.Hour)); !errors.Is(err, cuckoo.ErrFull) {
+				t.Fatalf("Add on a full filter: %v, want ErrFull", err)
 			}
 			for i := range 100 {
 				if !f.MayContain(fmt.Sprintf("sid-%d", i)) {
@@ -97,10 +113,10 @@ func TestRevocationFilter(t *testing.T) {
 				t.Error("an already expired id was recorded")
 			}
 		}},
-		{"an expiry beyond the horizon is refused with ErrRevocationFilterHorizon", func(t *testing.T, c *clock) {
+		{"an expiry beyond the horizon is refused with ErrHorizon", func(t *testing.T, c *clock) {
 			f := newFilter(c, 10)
-			if err := f.Add("sid", c.Now().Add(100*time.Hour)); !errors.Is(err, authgate.ErrRevocationFilterHorizon) {
-				t.Errorf("Add 100 h ahead with a 96 h horizon: %v, want ErrRevocationFilterHorizon", err)
+			if err := f.Add("sid", c.Now().Add(100*time.Hour)); !errors.Is(err, cuckoo.ErrHorizon) {
+				t.Errorf("Add 100 h ahead with a 96 h horizon: %v, want ErrHorizon", err)
 			}
 			mustAdd(t, f, "sid", c.Now().Add(96*time.Hour))
 		}},
@@ -152,7 +168,7 @@ func TestRevocationFilter(t *testing.T) {
 				}
 			}
 			if fp >= 10 {
-				t.Errorf("%d false positives in 1e6 lookups, bound %.2g per lookup", fp, authgate.RevocationFilterFalsePositiveRate)
+				t.Errorf("%d false positives in 1e6 lookups, bound %.2g per lookup", fp, cuckoo.FalsePositiveRate)
 			}
 		}},
 	}
@@ -163,48 +179,15 @@ func TestRevocationFilter(t *testing.T) {
 	}
 }
 
-func TestRevocationFilterZeroValueHasTheDefaults(t *testing.T) {
+func TestNewAllocatesTheDefaultCapacity(t *testing.T) {
 	t.Parallel()
-	var f authgate.RevocationFilter
-	if f.MayContain("sid") || f.SizeBytes() != 0 {
-		t.Fatal("an empty zero filter reports an id or holds memory")
-	}
-	if err := f.Add("sid", time.Now().Add(time.Hour)); err != nil {
-		t.Fatal(err)
-	}
-	if !f.MayContain("sid") {
-		t.Error("sid: added, not reported")
-	}
-	if want := authgate.DefaultRevocationFilterCapacity * 4; f.SizeBytes() < want {
+	f := cuckoo.New(cuckoo.Options{Horizon: time.Hour})
+	if want := cuckoo.DefaultCapacity * 4; f.SizeBytes() < want {
 		t.Errorf("SizeBytes = %d, want at least %d for the default capacity", f.SizeBytes(), want)
 	}
 }
 
-func TestRevocationFilterConcurrentUse(t *testing.T) {
-	t.Parallel()
-	c := &clock{now: t0}
-	f := newFilter(c, 10_000)
-	var wg sync.WaitGroup
-	for g := range 4 {
-		wg.Go(func() {
-			for i := range 1000 {
-				id := fmt.Sprintf("g%d-%d", g, i)
-				if err := f.Add(id, c.Now().Add(time.Hour)); err != nil {
-					t.Errorf("Add: %v", err)
-					return
-				}
-				if !f.MayContain(id) {
-					t.Errorf("%s: not reported right after Add", id)
-					return
-				}
-				c.Advance(time.Millisecond)
-			}
-		})
-	}
-	wg.Wait()
-}
-
-func TestRevocationFilterMayContainDoesNotAllocate(t *testing.T) {
+func TestFilterMayContainDoesNotAllocate(t *testing.T) {
 	c := &clock{now: t0}
 	f := newFilter(c, 1000)
 	mustAdd(t, f, "AAAAAAAAAAAAAAAAAAAAAA", c.Now().Add(time.Hour))
@@ -216,10 +199,10 @@ func TestRevocationFilterMayContainDoesNotAllocate(t *testing.T) {
 	}
 }
 
-// FuzzRevocationFilter checks the filter against an exact model: whatever
+// FuzzFilter checks the filter against an exact model: whatever
 // the sequence of additions and clock steps, an id added and not yet
 // expired is reported, and Len never exceeds the capacity.
-func FuzzRevocationFilter(f *testing.F) {
+func FuzzFilter(f *testing.F) {
 	f.Add([]byte{0, 1, 2, 3, 200, 4, 5, 255, 6})
 	f.Add([]byte{10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10})
 	f.Add([]byte{250, 251, 252, 253, 254, 1, 2, 250, 250, 250, 250, 3})
@@ -244,7 +227,7 @@ func FuzzRevocationFilter(f *testing.F) {
 				if exp.After(model[id]) {
 					model[id] = exp
 				}
-			case !errors.Is(err, authgate.ErrRevocationFilterFull):
+			case !errors.Is(err, cuckoo.ErrFull):
 				t.Fatalf("Add(%q, +%v): %v", id, exp.Sub(c.Now()), err)
 			}
 			if flt.Len() > capacity {
