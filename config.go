@@ -263,10 +263,12 @@ const (
 	DefaultSessionCookieName = "authgate.session-token"
 	DefaultMaxBodyBytes      = 16 << 10
 	DefaultMaxHashWait       = 3 * time.Second
-	DefaultFreshAuthAge      = 15 * time.Minute
 )
 
 const minSecretBytes = 32
+
+// defaultFreshAuthAge is Config.FreshAuthAge's default.
+const defaultFreshAuthAge = 15 * time.Minute
 
 // validate checks c and fills in every default. It reports the first
 // problem, wrapped in ErrConfig.
@@ -362,7 +364,7 @@ func (c *Config[T]) validate() error {
 		return bad("a Codec is not used with DatabaseSessions (the cookie is an opaque token): set one or the other")
 	}
 	if c.FreshAuthAge == 0 {
-		c.FreshAuthAge = DefaultFreshAuthAge
+		c.FreshAuthAge = defaultFreshAuthAge
 	}
 	if c.FreshAuthAge < 0 {
 		return bad("FreshAuthAge %v is negative", c.FreshAuthAge)

@@ -225,7 +225,7 @@ func (a *Auth[T]) deviceChange(w http.ResponseWriter, r *http.Request) bool {
 		return false
 	}
 	if a.now().Sub(s.AuthTime()) > a.cfg.FreshAuthAge {
-		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": CodeFreshAuthRequired})
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "FreshAuthRequired"})
 		return false
 	}
 	return true

@@ -170,8 +170,8 @@ func TestEndingDevicesNeedsTheCSRFTokenAFreshSignInAndTheUsersOwnID(t *testing.T
 		if got := bob.get("/whoami").body; got != "u2 user free" {
 			t.Errorf("bob after alice's attempts: %q", got)
 		}
-		a.clk.Advance(authgate.DefaultFreshAuthAge + time.Second)
-		if res := alice.endDevice(aliceID); res.StatusCode != 401 || !strings.Contains(res.body, authgate.CodeFreshAuthRequired) {
+		a.clk.Advance(15*time.Minute + time.Second)
+		if res := alice.endDevice(aliceID); res.StatusCode != 401 || !strings.Contains(res.body, "FreshAuthRequired") {
 			t.Errorf("after FreshAuthAge: %d %s, want 401 FreshAuthRequired", res.StatusCode, res.body)
 		}
 		if got := alice.get("/whoami").body; got != "u1 admin pro" {

@@ -150,9 +150,6 @@ const (
 	// to another user (see [Config.LinkAccountsByEmail]), or the signed-in
 	// user it would be linked to is not stored in the adapter.
 	CodeOAuthAccountNotLinked = "OAuthAccountNotLinked"
-	// CodeFreshAuthRequired comes with 401 when ending a session from the
-	// device list needs a more recent sign-in ([Config.FreshAuthAge]).
-	CodeFreshAuthRequired = "FreshAuthRequired"
 )
 
 // validCode reports whether s is a safe error code: 1 to 64 ASCII letters,
