@@ -34,7 +34,8 @@ const pgLockID = 0x61757468676174 // "authgat"
 // on an advisory lock, on SQLite on a lease row (authgate_migration_lock,
 // taken over when its holder has not released it within two minutes),
 // and each migration runs in a transaction, so the schema is migrated
-// once and every caller returns with it current. [Open] and [New] call it.
+// once and every caller returns with it current. A schema already current
+// is only read. [Open] and [New] call it.
 func Migrate(ctx context.Context, db *sql.DB) error {
 	d, err := dialectOf(db)
 	if err != nil {
@@ -59,6 +60,11 @@ func Migrate(ctx context.Context, db *sql.DB) error {
 	p, err := goose.NewProvider(gd, db, sub, opts...)
 	if err != nil {
 		return fmt.Errorf("sqlstore: migrations: %w", err)
+	}
+	// A schema that is current needs no lock (and so no write): the common
+	// start.
+	if pending, err := p.HasPending(ctx); err == nil && !pending {
+		return nil
 	}
 	if _, err := p.Up(ctx); err != nil {
 		return fmt.Errorf("sqlstore: migrate: %w", err)
