@@ -42,6 +42,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	code := m.Run()
+	pg.Close() // the PostgreSQL server of devices_test.go, if one started
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
