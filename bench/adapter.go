@@ -62,6 +62,11 @@ func AdapterVariants(ctx context.Context, now time.Time, authgateURL, scsURL str
 	if err != nil {
 		return nil, nil, err
 	}
+	// The pool sqlstore.Open makes (database/sql's default keeps 2 idle
+	// connections, so 8 concurrent clients would open and close
+	// connections all the time).
+	sdb.SetMaxOpenConns(sqlstore.DefaultMaxConns)
+	sdb.SetMaxIdleConns(sqlstore.DefaultMaxConns)
 	scsV, err := scsVariant(ctx, sdb)
 	if err != nil {
 		return nil, nil, err

@@ -21,6 +21,9 @@ import (
 // earlier deadline.
 const DefaultTimeout = 3 * time.Second
 
+// DefaultMaxConns is the default of [Options.MaxConns].
+const DefaultMaxConns = 20
+
 // Dialect names a database the Store speaks to.
 type Dialect string
 
@@ -37,6 +40,12 @@ type Options struct {
 	// so a database that stops answering cannot hold a request for ever.
 	// The default is [DefaultTimeout].
 	Timeout time.Duration
+	// MaxConns bounds the connections of the pool [Open] opens, open and
+	// idle alike: idle ones are kept for the next query rather than closed
+	// (database/sql keeps only 2, so a busy server would open a new
+	// connection, a new PostgreSQL process, for most queries). The
+	// default is [DefaultMaxConns]. [New] leaves a caller's pool as it is.
+	MaxConns int
 	// Now is the clock for the times the store sets itself (a user's
 	// Created when the caller leaves it zero, the cut-off for deleting
 	// expired tokens and sessions). The default is [time.Now].
@@ -85,6 +94,13 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: open: %w", err)
 	}
+	n := opts.MaxConns
+	if n <= 0 {
+		n = DefaultMaxConns
+	}
+	db.SetMaxOpenConns(n)
+	db.SetMaxIdleConns(n)
+	db.SetConnMaxIdleTime(5 * time.Minute)
 	s, err := New(ctx, db, opts)
 	if err != nil {
 		db.Close()
