@@ -71,7 +71,13 @@ func (a *Auth[T]) Devices(r *http.Request) ([]Device, error) {
 	}
 	out := make([]Device, len(rows))
 	for i, x := range rows {
-		out[i] = Device{ID: x.ID, Created: x.Created, LastSeen: x.LastSeen, UserAgent: x.UserAgent, Address: x.Address, Current: x.ID == s.ID()}
+		// Last seen is rounded down to the touch interval: never show it
+		// before the sign-in.
+		seen := x.LastSeen
+		if seen.Before(x.Created) {
+			seen = x.Created
+		}
+		out[i] = Device{ID: x.ID, Created: x.Created, LastSeen: seen, UserAgent: x.UserAgent, Address: x.Address, Current: x.ID == s.ID()}
 	}
 	return out, nil
 }

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -54,6 +56,15 @@ func TestBrowserDevicesPage(t *testing.T) {
 	}
 	if got := textOf(t, laptop, "#devices tr.current td"); got == "" || !strings.Contains(got, "this device") {
 		t.Errorf("the current device is not marked: %q", got)
+	}
+	do(t, laptop, "viewport", chromedp.EmulateViewport(1100, 640))
+	png := eval(t, laptop, "screenshot", chromedp.CaptureScreenshot())
+	shot := filepath.Join(t.TempDir(), "devices.png")
+	if *updateScreenshot {
+		shot = filepath.Join("..", "..", "docs", "devices.png")
+	}
+	if err := os.WriteFile(shot, png, 0o644); err != nil {
+		t.Fatal(err)
 	}
 
 	// Sign the phone out from the laptop.
