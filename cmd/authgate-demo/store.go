@@ -199,7 +199,8 @@ func (s *Store) UserByID(ctx context.Context, id string) (*User, error) {
 	return s.user(ctx, au)
 }
 
-// Users returns every user, oldest first.
+// Users returns every user, oldest first (by username within one
+// millisecond: the seeded users are made together).
 func (s *Store) Users(ctx context.Context) ([]User, error) {
 	aus, err := s.ad.Users(ctx, 0)
 	if err != nil {
@@ -213,6 +214,12 @@ func (s *Store) Users(ctx context.Context) ([]User, error) {
 		}
 		out = append(out, *u)
 	}
+	slices.SortStableFunc(out, func(a, b User) int {
+		if c := a.Created.Compare(b.Created); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Username, b.Username)
+	})
 	return out, nil
 }
 
@@ -230,7 +237,7 @@ func (s *Store) AddUser(ctx context.Context, in NewUserInput) (*User, error) {
 	if _, err := s.ad.UserByAccount(ctx, credentials, in.Username); err == nil {
 		return nil, ErrDuplicateUser
 	}
-	au := &authgate.AdapterUser{Email: in.Email, Name: in.Username, Role: in.Role, Created: s.now().UTC().Truncate(time.Second)}
+	au := &authgate.AdapterUser{Email: in.Email, Name: in.Username, Role: in.Role, Created: s.now().UTC().Truncate(time.Millisecond)}
 	if err := s.ad.CreateUser(ctx, au); err != nil {
 		if errors.Is(err, authgate.ErrConflict) {
 			return nil, fmt.Errorf("another user has the email address %s", in.Email)
