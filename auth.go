@@ -26,17 +26,19 @@ type Auth[T any] struct {
 	csrfCookie     string
 	callbackCookie string
 
-	codec    Codec
-	cache    *tokenCache[T] // verified tokens by cookie value; nil with an impure custom Codec (cache.go)
-	shared   bool           // the codec decodes tokens another app mints (CodecInfo.Shared)
-	csrfKeys [][]byte       // first signs, all verify
-	log      *slog.Logger
-	now      func() time.Time
-	cop      *http.CrossOriginProtection
-	checker  *passwordChecker
-	errorFn  func(http.ResponseWriter, *http.Request, error)
-	noisy    [noisyKinds]noisyLog // rate limits of the noisy log events (log.go)
-	oauth    oauthState           // "Sign in with …" (oauth.go)
+	codec      Codec
+	cache      *tokenCache[T] // verified tokens by cookie value; nil with an impure custom Codec (cache.go)
+	shared     bool           // the codec decodes tokens another app mints (CodecInfo.Shared)
+	csrfKeys   [][]byte       // first signs, all verify
+	log        *slog.Logger
+	now        func() time.Time
+	cop        *http.CrossOriginProtection
+	checker    *passwordChecker
+	errorFn    func(http.ResponseWriter, *http.Request, error)
+	noisy      [noisyKinds]noisyLog // rate limits of the noisy log events (log.go)
+	oauth      oauthState           // "Sign in with …" (oauth.go)
+	store      *sessionStore[T]     // with an Adapter (dbsession.go); nil without
+	checkCodec rotatingCodec        // check cookies (check.go)
 
 	deviceCookie string        // the device token's cookie (device.go)
 	deviceCodec  rotatingCodec // its codec
@@ -101,6 +103,11 @@ func New[T any](cfg Config[T]) (*Auth[T], error) {
 		}
 	}
 
+	if cfg.DatabaseSessions {
+		a.cache = nil // the cookie is an opaque token: dbsession.go has its own cache
+	}
+	a.checkCodec = newCheckCodec(cfg.Secrets)
+	a.initSessions()
 	// On https every cookie authgate names is __Host-: Secure, Path=/ and
 	// no Domain, so no sibling subdomain can plant one. The one
 	// exception is a shared codec's session cookie, which must keep the

@@ -112,10 +112,13 @@ type macBuf struct {
 // ever revealed.
 var cacheNonce [12]byte
 
-// cacheEntry is one verified token under its tag; never modified.
+// cacheEntry is one verified token under its tag; never modified. loaded
+// is when a database session's row was read (dbsession.go), in Unix
+// nanoseconds; 0 for a decoded cookie.
 type cacheEntry[T any] struct {
-	key cacheKey
-	tok *Token[T]
+	key    cacheKey
+	tok    *Token[T]
+	loaded int64
 }
 
 // newTokenCache returns an empty cache with a fresh random MAC key.
@@ -197,6 +200,43 @@ func (c *tokenCache[T]) put(k cacheKey, tok *Token[T]) {
 	e := &cacheEntry[T]{key: k, tok: tok}
 	if free >= 0 && c.slots[free].CompareAndSwap(nil, e) {
 		return
+	}
+	c.slots[base+int((c.next[s].Add(1)-1)%cacheWays)].Store(e)
+}
+
+// entry returns the entry stored under k, or nil.
+func (c *tokenCache[T]) entry(k cacheKey) *cacheEntry[T] {
+	if c == nil {
+		return nil
+	}
+	base := set(k) * cacheWays
+	for i := base; i < base+cacheWays; i++ {
+		if e := c.slots[i].Load(); e != nil && e.key == k {
+			return e
+		}
+	}
+	return nil
+}
+
+// replace stores tok under k as put does, but in place of an entry
+// already stored under k: a database session's row, read again or
+// changed. tok must not be modified afterwards.
+func (c *tokenCache[T]) replace(k cacheKey, tok *Token[T], loaded int64) {
+	if c == nil {
+		return
+	}
+	e := &cacheEntry[T]{key: k, tok: tok, loaded: loaded}
+	s := set(k)
+	base := s * cacheWays
+	for i := base; i < base+cacheWays; i++ {
+		if old := c.slots[i].Load(); old != nil && old.key == k && c.slots[i].CompareAndSwap(old, e) {
+			return
+		}
+	}
+	for i := base; i < base+cacheWays; i++ {
+		if c.slots[i].CompareAndSwap(nil, e) {
+			return
+		}
 	}
 	c.slots[base+int((c.next[s].Add(1)-1)%cacheWays)].Store(e)
 }

@@ -144,6 +144,49 @@ type Config[T any] struct {
 	// MaxLifetime.
 	Revocations RevocationStore
 
+	// Adapter stores users, the accounts that sign them in, sessions and
+	// single-use tokens (see [Adapter]); the module
+	// github.com/authgate/authgate/sqlstore is one for SQLite and
+	// PostgreSQL. With an adapter, every sign-in is registered for the
+	// device list (GET /api/auth/sessions, [Auth.Devices]), an OAuth
+	// sign-in signs in the user its account is linked to (creating the
+	// user, once the SignIn callback allows it, or linking the account to
+	// the signed-in user), and [Auth.UseCheckCookie] accepts a check
+	// cookie once across instances. The default is none: authgate
+	// remembers nothing but revocations.
+	Adapter Adapter
+
+	// DatabaseSessions keeps sessions in the Adapter (NextAuth's
+	// "database" strategy), for credentials and OAuth sign-ins alike: the
+	// cookie carries an opaque random token (256 bits and a 128-bit tag),
+	// the session row its SHA-256 hash and the token the JWT callback
+	// returned, so the callbacks and [Session] work unchanged. A verified
+	// session is served from a bounded per-Auth cache for up to a minute
+	// without reading the database, and the [RevocationStore] is checked
+	// on every request, so a session ended anywhere is refused at once on
+	// every instance sharing it. The row's last-seen time (and its sliding
+	// expiry) is written at most once per five minutes per session, after
+	// the response. It requires Adapter. Switching strategies ends every
+	// session of the other one. The default (false) keeps the session in
+	// the cookie (the "jwt" strategy).
+	DatabaseSessions bool
+
+	// LinkAccountsByEmail lets an OAuth sign-in whose account is not yet
+	// linked sign in the stored user with the same e-mail address, linking
+	// the account to that user, when the provider marks the address
+	// verified and the stored user's address is verified too
+	// ([AdapterUser.EmailVerified]). The default (false) never links by
+	// e-mail address: a new account with a taken address is refused with
+	// error OAuthAccountNotLinked, as in NextAuth. Linking by address
+	// trusts every provider to verify addresses honestly.
+	LinkAccountsByEmail bool
+
+	// FreshAuthAge is how recent a sign-in must be to end sessions through
+	// the device list's endpoints (DELETE /api/auth/sessions/{id}, POST
+	// /api/auth/sessions/revoke-others), as [Auth.RequireFreshAuth]
+	// checks it. The default is 15 minutes.
+	FreshAuthAge time.Duration
+
 	// AccountKey returns the canonical account name used to throttle
 	// sign-in attempts; it must be what Authorize uses for the lookup. The
 	// default is the "username" field (or "email" when there is no
@@ -245,6 +288,9 @@ const (
 
 const minSecretBytes = 32
 
+// defaultFreshAuthAge is Config.FreshAuthAge's default.
+const defaultFreshAuthAge = 15 * time.Minute
+
 // validate checks c and fills in every default. It reports the first
 // problem, wrapped in ErrConfig.
 func (c *Config[T]) validate() error {
@@ -340,6 +386,18 @@ func (c *Config[T]) validate() error {
 	}
 	if c.MaxQueuedPerAddress < 1 || c.MaxQueuedPerAccount < 1 {
 		return bad("MaxQueuedPerAddress and MaxQueuedPerAccount must be at least 1")
+	}
+	if c.DatabaseSessions && c.Adapter == nil {
+		return bad("DatabaseSessions needs an Adapter")
+	}
+	if c.DatabaseSessions && c.Codec != nil {
+		return bad("a Codec is not used with DatabaseSessions (the cookie is an opaque token): set one or the other")
+	}
+	if c.FreshAuthAge == 0 {
+		c.FreshAuthAge = defaultFreshAuthAge
+	}
+	if c.FreshAuthAge < 0 {
+		return bad("FreshAuthAge %v is negative", c.FreshAuthAge)
 	}
 	if c.MaxHashWait == 0 {
 		c.MaxHashWait = DefaultMaxHashWait

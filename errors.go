@@ -145,6 +145,11 @@ const (
 	// or wrong, or the code exchange or ID token verification failed. A
 	// user who declines at the provider gets CodeAccessDenied.
 	CodeOAuthCallback = "OAuthCallback"
+	// CodeOAuthAccountNotLinked (NextAuth's): with an [Adapter], an OAuth
+	// account that is not linked yet cannot be: its e-mail address belongs
+	// to another user (see [Config.LinkAccountsByEmail]), or the signed-in
+	// user it would be linked to is not stored in the adapter.
+	CodeOAuthAccountNotLinked = "OAuthAccountNotLinked"
 )
 
 // validCode reports whether s is a safe error code: 1 to 64 ASCII letters,

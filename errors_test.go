@@ -152,6 +152,29 @@ func TestSentinels(t *testing.T) {
 					return r
 				})
 		}, []error{authgate.ErrFreshAuthRequired, authgate.ErrUnauthenticated}},
+		{"SignOutDevice of an id the user does not have", func(t *testing.T) error {
+			a := newApp(t, func(c *authgate.Config[claims]) { c.Adapter = authgatetest.NewMemoryAdapter() })
+			return a.auth.SignOutDevice(httptest.NewRecorder(), withUser(a, authgate.User[claims]{ID: "u1"}), "nope")
+		}, []error{authgate.ErrNotFound}},
+		{"an adapter asked for a second user with a taken address", func(t *testing.T) error {
+			ad := authgatetest.NewMemoryAdapter()
+			if err := ad.CreateUser(ctx, &authgate.AdapterUser{Email: "a@example.com"}); err != nil {
+				t.Fatal(err)
+			}
+			return ad.CreateUser(ctx, &authgate.AdapterUser{Email: "A@example.com"})
+		}, []error{authgate.ErrConflict}},
+		{"ReadCheckCookie without the cookie", func(t *testing.T) error {
+			var v string
+			return newApp(t, nil).auth.ReadCheckCookie(request("POST", "/"), "mfa", &v)
+		}, []error{authgate.ErrCheckCookie}},
+		{"Devices with the adapter down", func(t *testing.T) error {
+			ad := authgatetest.NewMemoryAdapter()
+			a := newApp(t, func(c *authgate.Config[claims]) { c.Adapter = ad })
+			r := withUser(a, authgate.User[claims]{ID: "u1"})
+			ad.SetFail(errStoreDown)
+			_, err := a.auth.Devices(r)
+			return err
+		}, []error{authgate.ErrStore, errStoreDown}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -17,8 +17,10 @@ import (
 // It serves GET /providers, GET /csrf, GET and POST /session, GET /signin,
 // POST /signin/{provider}, POST /callback/credentials, GET
 // /callback/{provider} (OAuth, see [Config.Providers]), GET and POST
-// /signout, GET /error and POST /_log. A known path with the wrong method
-// gets 405 with Allow; an unknown one 404, and so does POST
+// /signout, GET /error and POST /_log, and with [Config.Adapter] the device
+// list: GET /sessions, DELETE /sessions/{id} and POST
+// /sessions/revoke-others (see [Auth.Devices]). A known path with the
+// wrong method gets 405 with Allow; an unknown one 404, and so does POST
 // /signin/{provider} or /callback/{provider} for a provider that is not
 // configured. GET and POST /session answer 503 {"error":"Busy"} when a
 // store or callback fault kept the session from being checked (the cookie
@@ -42,6 +44,11 @@ func (a *Auth[T]) newHandler() http.Handler {
 	mux.HandleFunc("POST "+b+"/signout", a.serveSignOut)
 	mux.HandleFunc("GET "+b+"/error", a.serveError)
 	mux.HandleFunc("POST "+b+"/_log", a.serveLog)
+	if a.cfg.Adapter != nil {
+		mux.HandleFunc("GET "+b+"/sessions", a.serveDevices)
+		mux.HandleFunc("DELETE "+b+"/sessions/{id}", a.serveSignOutDevice)
+		mux.HandleFunc("POST "+b+"/sessions/revoke-others", a.serveSignOutOthers)
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		if err := a.cop.Check(r); err != nil {

@@ -21,7 +21,7 @@ func (a *Auth[T]) runJWT(ctx context.Context, p JWTParams[T]) (*Token[T], error)
 	if a.cfg.Callbacks.JWT == nil {
 		return p.Token, nil
 	}
-	id, auth := p.Token.ID, p.Token.AuthTime
+	id, auth, amr := p.Token.ID, p.Token.AuthTime, p.Token.AMR
 	tok, err := a.cfg.Callbacks.JWT(ctx, p)
 	if err != nil {
 		return nil, fmt.Errorf("%w: jwt (%s): %w", ErrCallback, p.Trigger, err)
@@ -29,7 +29,7 @@ func (a *Auth[T]) runJWT(ctx context.Context, p JWTParams[T]) (*Token[T], error)
 	if tok == nil || tok.Subject == "" {
 		return nil, fmt.Errorf("%w: jwt (%s) returned no token or an empty subject", ErrCallback, p.Trigger)
 	}
-	tok.ID, tok.AuthTime = id, auth
+	tok.ID, tok.AuthTime, tok.AMR = id, auth, amr
 	return tok, nil
 }
 
@@ -79,10 +79,11 @@ func (a *Auth[T]) encode(ctx context.Context, tok *Token[T]) (string, error) {
 	return v, nil
 }
 
-// issue stamps tok and writes it as the session cookie, clearing any
-// session cookie (or chunk) of r that the new set does not overwrite.
+// issue stamps tok, a new session, and writes it as the session cookie
+// (with an adapter, mint stores it first), clearing any session cookie (or
+// chunk) of r that the new set does not overwrite.
 func (a *Auth[T]) issue(w http.ResponseWriter, r *http.Request, tok *Token[T]) error {
-	v, err := a.encode(r.Context(), tok)
+	v, err := a.mint(r.Context(), r, tok)
 	if err != nil {
 		return err
 	}
@@ -94,11 +95,16 @@ func (a *Auth[T]) issue(w http.ResponseWriter, r *http.Request, tok *Token[T]) e
 // expiry times that never pass the absolute lifetime. It writes nothing:
 // the caller sets the cookie (setSessionCookies) once the whole request
 // has succeeded, so a failure later on leaves the client's cookie as it
-// was.
+// was. A database session keeps its cookie: its new token is only
+// stamped, and the caller stores it in the row (storeDB).
 func (a *Auth[T]) reissue(ctx context.Context, tok *Token[T], trigger Trigger, data json.RawMessage) (*Token[T], string, error) {
 	next, err := a.runJWT(ctx, JWTParams[T]{Token: cloneToken(tok), Trigger: trigger, Data: data})
 	if err != nil {
 		return nil, "", err
+	}
+	if a.cfg.DatabaseSessions {
+		a.stamp(ctx, next, a.now())
+		return next, "", nil
 	}
 	v, err := a.encode(ctx, next)
 	if err != nil {
@@ -114,7 +120,8 @@ func (a *Auth[T]) reissue(ctx context.Context, tok *Token[T], trigger Trigger, d
 // [Auth.SignIn], which also clears stale cookies and rotates the CSRF
 // token. Usually it returns one cookie; large sessions are chunked. It
 // returns an error wrapping [ErrInvalidUser], [ErrCallback],
-// [ErrSessionTooLarge] or [ErrConfig].
+// [ErrSessionTooLarge], [ErrConfig] or, with [Config.Adapter], [ErrStore]
+// (the session could not be stored).
 func (a *Auth[T]) NewSessionCookies(ctx context.Context, u *User[T]) ([]*http.Cookie, error) {
 	if u == nil || u.ID == "" {
 		return nil, fmt.Errorf("%w: no ID", ErrInvalidUser)
@@ -124,7 +131,7 @@ func (a *Auth[T]) NewSessionCookies(ctx context.Context, u *User[T]) ([]*http.Co
 	if err != nil {
 		return nil, err
 	}
-	v, err := a.encode(ctx, tok)
+	v, err := a.mint(ctx, nil, tok)
 	if err != nil {
 		return nil, err
 	}
@@ -149,5 +156,6 @@ func tokenFromUser[T any](u *User[T]) *Token[T] {
 func cloneToken[T any](tok *Token[T]) *Token[T] {
 	c := *tok
 	c.Roles = slices.Clone(tok.Roles)
+	c.AMR = slices.Clone(tok.AMR)
 	return &c
 }

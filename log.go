@@ -27,12 +27,13 @@ const (
 	noisyCSRF              // csrf_refused
 	noisyBadRequest        // bad_request
 	noisyOAuth             // oauth_callback_refused (oauth.go)
-	noisyFault             // session_fault: a store or callback fault (middleware.go)
+	noisyFault             // session_fault: a store or callback fault (middleware.go, devices.go, dbsession.go)
 	noisyDevice            // device_demoted (signin.go)
+	noisyCheck             // check_refused: a check cookie used again (check.go)
 	noisyKinds
 )
 
-var noisyEvents = [noisyKinds]string{"session_rejected", "csrf_refused", "bad_request", "oauth_callback_refused", "session_fault", "device_demoted"}
+var noisyEvents = [noisyKinds]string{"session_rejected", "csrf_refused", "bad_request", "oauth_callback_refused", "session_fault", "device_demoted", "check_refused"}
 
 // noisyPerSecond is how many events of one kind are logged in one second
 // of the Auth's clock; the rest are counted, and the count is logged as one

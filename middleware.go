@@ -135,8 +135,8 @@ func (a *Auth[T]) loadValue(w http.ResponseWriter, r *http.Request, raw string, 
 		return nil, err
 	}
 	ctx := r.Context()
-	tok, err := a.decodeToken(raw)
 	now := a.now()
+	tok, err := a.tokenOf(ctx, raw, now)
 	if err == nil {
 		err = a.checkToken(ctx, tok, now)
 	}
@@ -144,23 +144,41 @@ func (a *Auth[T]) loadValue(w http.ResponseWriter, r *http.Request, raw string, 
 		trigger = TriggerRefresh
 	}
 	var reissued string
+	refreshed := false
 	if err == nil && w != nil && trigger != "" {
 		tok, reissued, err = a.reissue(ctx, tok, trigger, data)
+		refreshed = err == nil
 	}
 	var s *Session[T]
 	if err == nil {
 		s, err = a.buildSession(ctx, tok)
 	}
-	if err == nil && reissued != "" {
-		// Written only now: a request that fails leaves the cookie as
-		// it was.
-		err = a.setSessionCookies(w, r, reissued, time.Unix(tok.ExpiresAt, 0), time.Unix(tok.IssuedAt, 0))
+	if err == nil && refreshed {
+		// Written only now: a request that fails leaves the cookie (and
+		// a database session's row) as it was.
+		if a.cfg.DatabaseSessions {
+			err = a.storeDB(ctx, w, r, raw, tok)
+		} else {
+			err = a.setSessionCookies(w, r, reissued, time.Unix(tok.ExpiresAt, 0), time.Unix(tok.IssuedAt, 0))
+		}
+	}
+	if err == nil && (w != nil || !a.cfg.DatabaseSessions) {
+		a.touch(w, r, raw, tok, now)
 	}
 	if err != nil {
 		a.reject(w, r, err)
 		return nil, err
 	}
 	return s, nil
+}
+
+// tokenOf returns the token of a raw session value: the cookie's own
+// (decodeToken), or a database session's (dbToken).
+func (a *Auth[T]) tokenOf(ctx context.Context, raw string, now time.Time) (*Token[T], error) {
+	if a.cfg.DatabaseSessions {
+		return a.dbToken(ctx, raw, now)
+	}
+	return a.decodeToken(raw)
 }
 
 // decodeToken turns a raw session cookie value into a token whose MAC (and
@@ -251,7 +269,7 @@ func (a *Auth[T]) buildSession(ctx context.Context, tok *Token[T]) (*Session[T],
 		return nil, fmt.Errorf("%w: session callback returned nil", ErrCallback)
 	}
 	// The identity of the session is authgate's, whatever the callback did.
-	out.id, out.authTime, out.issuedAt = s.id, s.authTime, s.issuedAt
+	out.id, out.authTime, out.issuedAt, out.amr = s.id, s.authTime, s.issuedAt, s.amr
 	return out, nil
 }
 

@@ -3,6 +3,7 @@ package authgate
 import (
 	"context"
 	"crypto/subtle"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -10,8 +11,6 @@ import (
 	"net/url"
 	"strconv"
 	"time"
-
-	"github.com/gorilla/securecookie"
 )
 
 // "Sign in with …": the OAuth 2 / OpenID Connect flow, as NextAuth v4 runs
@@ -107,7 +106,11 @@ type OAuthProfile struct {
 	ID    string
 	Name  string
 	Email string
-	Image string
+	// EmailVerified reports that the provider says the user proved they
+	// own Email (an ID token's "email_verified", GitHub's verified primary
+	// address). Only then may [Config.LinkAccountsByEmail] link by it.
+	EmailVerified bool
+	Image         string
 	// Profile is the provider's profile as it sent it (an OpenID Connect
 	// provider's ID token claims, GitHub's /user), for the callbacks.
 	Profile map[string]any
@@ -122,10 +125,6 @@ type OAuthProfile struct {
 	Expiry time.Time
 }
 
-// checkMaxAge is how long a sign-in at a provider may take: NextAuth's 15
-// minutes.
-const checkMaxAge = 15 * time.Minute
-
 // maxOAuthParam bounds each value of the callback's query string and each
 // extra authorization parameter.
 const (
@@ -133,20 +132,16 @@ const (
 	maxOAuthParam = 256
 )
 
-// purposeCheck keys the check cookies.
-const purposeCheck = "authgate oauth check v1"
-
 // authorizationParams are the extra parameters a client may pass to the
 // provider's authorization endpoint.
 var authorizationParams = []string{"prompt", "login_hint", "max_age", "ui_locales", "acr_values", "display", "hd"}
 
-// checkValue is the content of a check cookie: the value, the provider it
-// was minted for, when it expires (by the injected clock) and, in the state
-// cookie only, which other checks the flow uses.
+// checkValue is what an OAuth check cookie (check.go) holds: the value,
+// the provider it was minted for and, in the state cookie only, which
+// other checks the flow uses.
 type checkValue struct {
 	Value    string `json:"v"`
 	Provider string `json:"p"`
-	Expires  int64  `json:"e"`
 	PKCE     bool   `json:"pkce,omitempty"`
 	Nonce    bool   `json:"nonce,omitempty"`
 }
@@ -155,13 +150,12 @@ type checkValue struct {
 type oauthState struct {
 	providers   map[string]OAuthProvider
 	order       []OAuthProvider // as configured, for /providers and the sign-in page
-	codec       rotatingCodec
 	stateCookie string
 	pkceCookie  string
 	nonceCookie string
 }
 
-// initOAuth prepares the providers and the check cookies' codec. The
+// initOAuth prepares the providers and the check cookies' names. The
 // providers were validated by Config.validate.
 func (a *Auth[T]) initOAuth() {
 	o := &a.oauth
@@ -177,14 +171,6 @@ func (a *Auth[T]) initOAuth() {
 	o.stateCookie = prefix + "authgate.state"
 	o.pkceCookie = prefix + "authgate.pkce.code_verifier"
 	o.nonceCookie = prefix + "authgate.nonce"
-	// Always encrypted (SignOnly does not apply): the PKCE verifier is a
-	// secret. securecookie's own timestamp check is a second expiry.
-	for _, s := range a.cfg.Secrets {
-		sc := securecookie.New(deriveKey([]byte(s), purposeCheck+" hmac"), deriveKey([]byte(s), purposeCheck+" aes"))
-		sc.SetSerializer(jsonSerializer{})
-		sc.MaxAge(int((checkMaxAge + clockSkew) / time.Second))
-		o.codec = append(o.codec, sc)
-	}
 }
 
 // validProviderID reports whether id may name a provider.
@@ -264,15 +250,13 @@ func (a *Auth[T]) serveOAuthSignIn(w http.ResponseWriter, r *http.Request, p OAu
 			}
 			continue
 		}
-		c.c.Value, c.c.Provider, c.c.Expires = c.value, id, exp.Unix()
-		v, err := a.oauth.codec.Encode(c.name, c.c)
-		if err != nil {
+		c.c.Value, c.c.Provider = c.value, id
+		if err := a.setCheck(w, c.name, c.c, exp, ""); err != nil {
 			a.logDecision(ctx, slog.LevelError, "authgate: oauth sign-in failed",
 				slog.String("event", "oauth_signin_error"), slog.String("provider", id), slog.String("reason", "encode check cookie: "+err.Error()))
 			a.answer(w, r, jsonMode, http.StatusInternalServerError, a.url("/error", "error", CodeOAuthSignin))
 			return
 		}
-		http.SetCookie(w, a.cookie(c.name, v, exp, int(checkMaxAge/time.Second)))
 	}
 	a.callbackURL(w, r, b.fields) // remembered in the callback-url cookie for the return
 	a.logDecision(ctx, slog.LevelInfo, "authgate: oauth sign-in started",
@@ -284,23 +268,17 @@ func (a *Auth[T]) serveOAuthSignIn(w http.ResponseWriter, r *http.Request, p OAu
 // and has not expired.
 func (a *Auth[T]) readCheck(r *http.Request, name, provider string, now time.Time) (checkValue, error) {
 	var c checkValue
-	raw, ok := cookieValue(r, name)
-	if !ok || raw == "" {
-		return c, fmt.Errorf("no (or a duplicated) %s cookie", name)
+	e, err := a.readCheckEnvelope(r, name, now)
+	if err != nil {
+		return c, err
 	}
-	if len(raw) > 4096 {
-		return c, fmt.Errorf("%s cookie too long", name)
-	}
-	if err := a.oauth.codec.Decode(name, raw, &c); err != nil {
-		return c, fmt.Errorf("%s cookie does not verify", name)
-	}
-	switch {
+	switch err := json.Unmarshal(e.Value, &c); {
+	case err != nil:
+		return c, fmt.Errorf("%w: %s cookie does not decode", ErrCheckCookie, name)
 	case c.Provider != provider:
-		return c, fmt.Errorf("%s cookie was minted for another provider", name)
-	case now.Unix() >= c.Expires:
-		return c, fmt.Errorf("%s cookie expired", name)
+		return c, fmt.Errorf("%w: %s cookie was minted for another provider", ErrCheckCookie, name)
 	case c.Value == "":
-		return c, fmt.Errorf("%s cookie is empty", name)
+		return c, fmt.Errorf("%w: %s cookie is empty", ErrCheckCookie, name)
 	}
 	return c, nil
 }
@@ -437,7 +415,6 @@ func (a *Auth[T]) serveOAuthCallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	user := &User[T]{ID: id + ":" + prof.ID, Name: prof.Name, Email: prof.Email, Image: prof.Image}
 	account := Account{
 		Provider: id, Type: "oauth", ProviderAccountID: prof.ID,
 		AccessToken: prof.AccessToken, RefreshToken: prof.RefreshToken, IDToken: prof.IDToken,
@@ -446,11 +423,27 @@ func (a *Auth[T]) serveOAuthCallback(w http.ResponseWriter, r *http.Request) {
 	if !prof.Expiry.IsZero() {
 		account.ExpiresAt = prof.Expiry.Unix()
 	}
-	redirect, err := a.signInUser(w, r, user, signInVia{provider: &account, profile: prof.Profile},
-		[]slog.Attr{slog.String("provider", id), slog.String("addr", addr)})
+	via := signInVia[T]{provider: &account, profile: prof.Profile}
+	user := &User[T]{ID: id + ":" + prof.ID, Name: prof.Name, Email: prof.Email, Image: prof.Image}
+	if a.cfg.Adapter != nil {
+		user, via.commit, err = a.oauthUser(ctx, r, prof, account)
+		switch {
+		case errors.Is(err, errNotLinked):
+			fail(slog.LevelWarn, CodeOAuthAccountNotLinked, err.Error())
+			return
+		case err != nil:
+			fail(slog.LevelError, CodeBusy, err.Error())
+			return
+		}
+	}
+	redirect, err := a.signInUser(w, r, user, via, []slog.Attr{slog.String("provider", id), slog.String("addr", addr)})
 	switch {
 	case errors.Is(err, ErrAccessDenied):
 		http.Redirect(w, r, a.url("/error", "error", CodeAccessDenied), http.StatusFound)
+	case errors.Is(err, errNotLinked):
+		http.Redirect(w, r, a.url("/error", "error", CodeOAuthAccountNotLinked), http.StatusFound)
+	case errors.Is(err, ErrStore):
+		http.Redirect(w, r, a.url("/error", "error", CodeBusy), http.StatusFound)
 	case err != nil:
 		http.Redirect(w, r, a.url("/error", "error", CodeConfiguration), http.StatusFound)
 	case redirect != "":

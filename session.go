@@ -37,6 +37,10 @@ type Token[T any] struct {
 	AuthTime int64 `json:"auth_time"`
 	// Audience binds the token to its purpose and to this deployment.
 	Audience string `json:"aud"`
+	// AMR lists how the user authenticated at sign-in, as RFC 8176
+	// authentication method references ("pwd" for a password; extensions
+	// add theirs, such as "otp"); re-issues carry it unchanged.
+	AMR []string `json:"amr,omitempty"`
 
 	// unknownAuthTime marks a token another app minted without auth_time
 	// (see sharedDefaults): AuthTime is its iat, which that app moves at
@@ -59,6 +63,7 @@ type Session[T any] struct {
 	id       string
 	authTime time.Time
 	issuedAt time.Time
+	amr      []string
 }
 
 // SessionUser is the user part of a [Session].
@@ -94,6 +99,10 @@ func (s *Session[T]) AuthTime() time.Time { return s.authTime }
 
 // IssuedAt returns when the session cookie was last issued.
 func (s *Session[T]) IssuedAt() time.Time { return s.issuedAt }
+
+// AMR returns how the user authenticated at sign-in ([Token.AMR]). The
+// slice is shared: do not modify it.
+func (s *Session[T]) AMR() []string { return s.amr }
 
 // jsTimeLayout is JavaScript's Date.prototype.toISOString, which NextAuth
 // uses for "expires".
@@ -141,5 +150,6 @@ func newSession[T any](tok *Token[T]) *Session[T] {
 		id:       tok.ID,
 		authTime: time.Unix(tok.AuthTime, 0),
 		issuedAt: time.Unix(tok.IssuedAt, 0),
+		amr:      tok.AMR,
 	}
 }

@@ -36,8 +36,11 @@ func revocationAuthTime[T any](tok *Token[T]) time.Time {
 // shared codec the other app keeps re-issuing copies (it does not consult
 // the store), so the revocation lasts to the session's absolute end, and
 // for a token without auth_time, whose end moves with each re-issue, as
-// long as any store keeps it (MaxLifetime from now). Each is extended by
-// the clock-skew allowance: another instance's clock may be behind.
+// long as any store keeps it (MaxLifetime from now). A database
+// session's row is deleted with it (dbsession.go), so only the caches that
+// may still serve it, for dbCacheTTL, need the revocation. Each is
+// extended by the clock-skew allowance: another instance's clock may be
+// behind.
 func (a *Auth[T]) revocationExpiry(tok *Token[T], now time.Time) time.Time {
 	end := tok.AuthTime + int64(a.cfg.MaxLifetime/time.Second)
 	if tok.unknownAuthTime {
@@ -45,6 +48,9 @@ func (a *Auth[T]) revocationExpiry(tok *Token[T], now time.Time) time.Time {
 	}
 	if !a.shared {
 		end = min(end, now.Unix()+int64(a.cfg.MaxAge/time.Second))
+	}
+	if a.cfg.DatabaseSessions {
+		end = min(end, now.Add(dbCacheTTL).Unix())
 	}
 	return time.Unix(end, 0).Add(clockSkew)
 }

@@ -1,6 +1,7 @@
 package authgate
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -119,10 +120,12 @@ func (a *Auth[T]) signIn(w http.ResponseWriter, r *http.Request, b body) signInR
 	}
 	record(AttemptSucceeded)
 
-	redirect, err := a.signInUser(w, r, user, signInVia{creds: creds, account: att.Account, device: devID}, base)
+	redirect, err := a.signInUser(w, r, user, signInVia[T]{creds: creds, account: att.Account, device: devID, amr: []string{"pwd"}}, base)
 	switch {
 	case errors.Is(err, ErrAccessDenied):
 		return signInResult{status: http.StatusForbidden, url: a.url("/error", "error", CodeAccessDenied)}
+	case errors.Is(err, ErrStore):
+		return busy
 	case err != nil:
 		return signInResult{status: http.StatusInternalServerError, url: a.url("/error", "error", CodeConfiguration)}
 	case redirect != "":
@@ -144,9 +147,11 @@ func (a *Auth[T]) signIn(w http.ResponseWriter, r *http.Request, b body) signInR
 // When the SignIn callback denies the user, or answers [RedirectTo], no
 // session is set and the error wraps [ErrAccessDenied]. Other errors wrap
 // [ErrInvalidUser] (nil user or empty ID), [ErrCallback],
-// [ErrSessionTooLarge] or [ErrConfig].
+// [ErrSessionTooLarge], [ErrConfig] or, with [Config.Adapter], [ErrStore]
+// (the session could not be stored). [Auth.CompleteSignIn] does the same
+// for an extension that also says how the user authenticated.
 func (a *Auth[T]) SignIn(w http.ResponseWriter, r *http.Request, user *User[T]) error {
-	redirect, err := a.signInUser(w, r, user, signInVia{}, []slog.Attr{slog.String("addr", a.clientAddr(r))})
+	redirect, err := a.signInUser(w, r, user, signInVia[T]{}, []slog.Attr{slog.String("addr", a.clientAddr(r))})
 	if err == nil && redirect != "" {
 		err = fmt.Errorf("%w: the signIn callback redirects", ErrAccessDenied)
 	}
@@ -156,13 +161,18 @@ func (a *Auth[T]) SignIn(w http.ResponseWriter, r *http.Request, user *User[T]) 
 // signInVia says how the user was authenticated: creds, the throttled
 // account and its known device (or "") for the credentials flow;
 // provider (nil means the credentials account of the user) and profile for
-// an OAuth provider (oauth.go).
-type signInVia struct {
+// an OAuth provider (oauth.go); amr for the token. commit, when set, runs
+// once the SignIn callback allowed the sign-in and before the session is
+// made: it stores what the sign-in changes (an OAuth account linked, a user
+// created) and may set the user's ID.
+type signInVia[T any] struct {
 	creds    *Credentials
 	account  string
 	device   string
 	provider *Account
 	profile  map[string]any
+	amr      []string
+	commit   func(ctx context.Context, u *User[T]) error
 }
 
 // signInUser completes every sign-in once the user is authenticated: the
@@ -173,12 +183,12 @@ type signInVia struct {
 // SignIn callback's redirect (then no session was set), or an error
 // wrapping ErrAccessDenied, ErrInvalidUser, ErrCallback,
 // ErrSessionTooLarge or ErrConfig; every outcome is logged.
-func (a *Auth[T]) signInUser(w http.ResponseWriter, r *http.Request, user *User[T], via signInVia, attrs []slog.Attr) (redirect string, err error) {
+func (a *Auth[T]) signInUser(w http.ResponseWriter, r *http.Request, user *User[T], via signInVia[T], attrs []slog.Attr) (redirect string, err error) {
 	ctx := r.Context()
 	log := func(level slog.Level, msg, event, reason string) {
 		a.logDecision(ctx, level, msg, append([]slog.Attr{slog.String("event", event), slog.String("reason", reason)}, attrs...)...)
 	}
-	if user == nil || user.ID == "" {
+	if user == nil || (user.ID == "" && via.commit == nil) {
 		log(slog.LevelError, "authgate: sign-in failed", "signin_error", "user without ID")
 		return "", fmt.Errorf("%w: no ID", ErrInvalidUser)
 	}
@@ -200,7 +210,15 @@ func (a *Auth[T]) signInUser(w http.ResponseWriter, r *http.Request, user *User[
 			return "", fmt.Errorf("%w: the signIn callback denied %q", ErrAccessDenied, user.ID)
 		}
 	}
-	tok, err := a.runJWT(ctx, JWTParams[T]{Token: tokenFromUser(user), Trigger: TriggerSignIn, User: user, Account: &account, Profile: via.profile})
+	if via.commit != nil {
+		if err := via.commit(ctx, user); err != nil {
+			log(slog.LevelError, "authgate: sign-in failed", "signin_error", err.Error())
+			return "", err
+		}
+	}
+	tok := tokenFromUser(user)
+	tok.AMR = via.amr
+	tok, err = a.runJWT(ctx, JWTParams[T]{Token: tok, Trigger: TriggerSignIn, User: user, Account: &account, Profile: via.profile})
 	if err == nil {
 		err = a.issue(w, r, tok)
 	}

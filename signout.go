@@ -14,8 +14,9 @@ import (
 // [Events.SignOut]. It is for an app's own sign-out button or an
 // account-deletion flow; call it before writing the response body. A
 // request without a valid session cookie only has its cookies cleared. The
-// error wraps [ErrStore] when the revocation could not be stored; the
-// cookies are cleared all the same, since the user asked to leave.
+// error wraps [ErrStore] when the revocation could not be stored, or the
+// session could not be deleted from [Config.Adapter]; the cookies are
+// cleared all the same, since the user asked to leave.
 //
 // A request authenticated by "Authorization: Bearer" ([Config.AcceptBearer],
 // no session cookie) has its session revoked in the same way, and nothing
@@ -28,7 +29,7 @@ func (a *Auth[T]) SignOut(w http.ResponseWriter, r *http.Request) error {
 	raw, bearer, err := a.requestValue(r)
 	var tok *Token[T]
 	if err == nil {
-		tok, err = a.decodeToken(raw)
+		tok, err = a.tokenOf(ctx, raw, a.now())
 		if err == nil {
 			err = a.checkToken(ctx, tok, a.now())
 		}
@@ -51,6 +52,13 @@ func (a *Auth[T]) SignOut(w http.ResponseWriter, r *http.Request) error {
 			err = fmt.Errorf("%w: revoke session: %w", ErrStore, rerr)
 			a.logDecision(ctx, slog.LevelError, "authgate: revoke session failed",
 				slog.String("event", "signout_error"), slog.String("reason", err.Error()))
+		}
+		if a.cfg.Adapter != nil {
+			if derr := a.cfg.Adapter.DeleteSession(ctx, tok.Subject, tok.ID); derr != nil && !errors.Is(derr, ErrNotFound) {
+				err = errors.Join(err, fmt.Errorf("%w: delete session: %w", ErrStore, derr))
+				a.logDecision(ctx, slog.LevelError, "authgate: delete session failed",
+					slog.String("event", "signout_error"), slog.String("reason", derr.Error()))
+			}
 		}
 	}
 	if !bearer {
@@ -76,10 +84,16 @@ func (a *Auth[T]) SignOut(w http.ResponseWriter, r *http.Request) error {
 // for password changes. Sessions signed in later are unaffected, also in
 // the same second: a flow may sign the user in again right away, such as a
 // password change that keeps the current device signed in (with
-// [Auth.SignIn]). The error wraps [ErrStore].
+// [Auth.SignIn]). With [Config.Adapter] the user's sessions are deleted
+// from it too. The error wraps [ErrStore].
 func (a *Auth[T]) SignOutEverywhere(ctx context.Context, subject string) error {
 	if err := a.cfg.Revocations.RevokeUser(ctx, subject, a.now()); err != nil {
 		return fmt.Errorf("%w: sign out everywhere: %w", ErrStore, err)
+	}
+	if a.cfg.Adapter != nil {
+		if _, err := a.cfg.Adapter.DeleteSessions(ctx, subject, ""); err != nil {
+			return fmt.Errorf("%w: sign out everywhere: delete sessions: %w", ErrStore, err)
+		}
 	}
 	a.logDecision(ctx, slog.LevelInfo, "authgate: signed out everywhere",
 		slog.String("event", "signout_everywhere"), slog.String("sub", subject))

@@ -18,7 +18,7 @@
 #  2. `go test` over every module of the workspace, as go.work lists them
 #     (the authgate module at the root and each further module beside it:
 #     the demo, the providers, the NextAuth codecs, the Redis stores, the
-#     benchmarks, the examples). `go test ./...` alone covers only the root.
+#     SQL adapter, the benchmarks, the examples). `go test ./...` alone covers only the root.
 set -euo pipefail
 cd "$(dirname "$0")"
 

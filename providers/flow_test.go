@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/authgate/authgate"
+	"github.com/authgate/authgate/authgatetest"
 	"github.com/authgate/authgate/providers"
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/oauth2-proxy/mockoidc"
@@ -109,47 +110,62 @@ func TestGitHubSignIn(t *testing.T) {
 
 // TestUnverifiedEmailsAreDropped: an email the provider does not mark
 // verified never reaches the session unless the app opts in, for an OpenID
-// Connect issuer (email_verified) as for GitHub (/user/emails).
+// Connect issuer (email_verified) as for GitHub (/user/emails); and the
+// profile says whether it was verified (OAuthProfile.EmailVerified), which
+// an adapter records for the user it creates.
 func TestUnverifiedEmailsAreDropped(t *testing.T) {
 	idp := startMockOIDC(t)
 	tests := []struct {
-		name      string
-		provider  func(t *testing.T) (authgate.OAuthProvider, string)
-		wantEmail string
+		name         string
+		provider     func(t *testing.T) (authgate.OAuthProvider, string)
+		wantEmail    string
+		wantVerified bool
 	}{
 		{"OIDC: an email_verified false email is dropped", func(t *testing.T) (authgate.OAuthProvider, string) {
 			idp.QueueUser(&mockoidc.MockUser{Subject: "u-unverified", Email: "typed@example.com", EmailVerified: false})
 			return idp.provider(t), "oidc"
-		}, ""},
+		}, "", false},
 		{"OIDC: a verified email is kept", func(t *testing.T) (authgate.OAuthProvider, string) {
 			idp.QueueUser(&mockoidc.MockUser{Subject: "u-verified", Email: "checked@example.com", EmailVerified: true})
 			return idp.provider(t), "oidc"
-		}, "checked@example.com"},
+		}, "checked@example.com", true},
 		{"OIDC: AllowUnverifiedEmail keeps an unverified email", func(t *testing.T) (authgate.OAuthProvider, string) {
 			idp.QueueUser(&mockoidc.MockUser{Subject: "u-unverified", Email: "typed@example.com", EmailVerified: false})
 			return idp.providerWith(t, func(c *providers.OIDCConfig) { c.AllowUnverifiedEmail = true }), "oidc"
-		}, "typed@example.com"},
+		}, "typed@example.com", false},
 		{"GitHub: an unverified primary address is dropped", func(t *testing.T) (authgate.OAuthProvider, string) {
 			gh := startGitHub(t)
 			gh.primaryUnverified = true
 			return gh.provider(t), "github"
-		}, ""},
+		}, "", false},
+		{"GitHub: a verified primary address is kept", func(t *testing.T) (authgate.OAuthProvider, string) {
+			return startGitHub(t).provider(t), "github"
+		}, "octocat@example.com", true},
 		{"GitHub: AllowUnverifiedEmail keeps an unverified primary address", func(t *testing.T) (authgate.OAuthProvider, string) {
 			gh := startGitHub(t)
 			gh.primaryUnverified, gh.allowUnverified = true, true
 			return gh.provider(t), "github"
-		}, "octocat@example.com"},
+		}, "octocat@example.com", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p, id := tt.provider(t)
-			a := newApp(t, []authgate.OAuthProvider{p}, nil)
+			ad := authgatetest.NewMemoryAdapter()
+			a := newApp(t, []authgate.OAuthProvider{p}, func(c *authgate.Config[claims]) { c.Adapter = ad })
 			b := a.browser()
 			if res := b.signIn(id, "/welcome"); res.StatusCode != http.StatusFound || strings.Contains(res.Header.Get("Location"), "error=") {
 				t.Fatalf("callback: %d to %q", res.StatusCode, res.Header.Get("Location"))
 			}
-			if got := b.session().User.Email; got != tt.wantEmail {
+			s := b.session()
+			if got := s.User.Email; got != tt.wantEmail {
 				t.Errorf("session email: got %q, want %q", got, tt.wantEmail)
+			}
+			u, err := ad.User(t.Context(), s.User.ID)
+			if err != nil {
+				t.Fatalf("the adapter has no user %q: %v", s.User.ID, err)
+			}
+			if got := !u.EmailVerified.IsZero(); got != tt.wantVerified {
+				t.Errorf("stored as verified: %v, want %v", got, tt.wantVerified)
 			}
 		})
 	}

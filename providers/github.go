@@ -73,7 +73,10 @@ func GitHub(c GitHubConfig) (authgate.OAuthProvider, error) {
 		AuthURL: c.AuthURL, TokenURL: c.TokenURL, ProfileURL: api + "/user", Scopes: c.Scopes,
 		HTTPClient: c.HTTPClient, DisablePKCE: c.DisablePKCE,
 		Profile: func(ctx context.Context, p ProfileRequest) (User, error) {
+			// A public address is verified: GitHub lets a user make only a
+			// verified one public.
 			u := User{ID: str(p.Raw, "id"), Name: str(p.Raw, "name"), Email: str(p.Raw, "email"), Image: str(p.Raw, "avatar_url")}
+			u.EmailVerified = u.Email != ""
 			if u.Name == "" {
 				u.Name = str(p.Raw, "login")
 			}
@@ -88,7 +91,7 @@ func GitHub(c GitHubConfig) (authgate.OAuthProvider, error) {
 				}
 				for _, e := range emails {
 					if e.Primary && (e.Verified || c.AllowUnverifiedEmail) {
-						u.Email = e.Email
+						u.Email, u.EmailVerified = e.Email, e.Verified
 					}
 				}
 			}

@@ -45,7 +45,12 @@ type User struct {
 	ID    string
 	Name  string
 	Email string
-	Image string
+	// EmailVerified reports that the provider says the user proved they
+	// own Email; authgate links accounts by address only then, and only
+	// when the app opts in (authgate.Config.LinkAccountsByEmail). A
+	// Profile function sets it only from the provider's own statement.
+	EmailVerified bool
+	Image         string
 }
 
 // ProfileRequest is the argument of [OAuth2.Profile].
@@ -266,7 +271,7 @@ func (p *oauth2Provider) Exchange(ctx context.Context, cb authgate.OAuthCallback
 // profile assembles what authgate receives.
 func profile(u User, raw map[string]any, tok *oauth2.Token) *authgate.OAuthProfile {
 	out := &authgate.OAuthProfile{
-		ID: u.ID, Name: u.Name, Email: u.Email, Image: u.Image, Profile: raw,
+		ID: u.ID, Name: u.Name, Email: u.Email, EmailVerified: u.EmailVerified && u.Email != "", Image: u.Image, Profile: raw,
 		AccessToken: tok.AccessToken, RefreshToken: tok.RefreshToken, TokenType: tok.Type(), Expiry: tok.Expiry,
 	}
 	if s, ok := tok.Extra("scope").(string); ok {

@@ -164,7 +164,8 @@ func (p *oidcProvider) Exchange(ctx context.Context, cb authgate.OAuthCallback) 
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s profile mapping: %w", ErrProfile, p.cfg.ID, err)
 	}
-	if !p.cfg.AllowUnverifiedEmail && !emailVerified(claims) {
+	u.EmailVerified = emailVerified(claims)
+	if !p.cfg.AllowUnverifiedEmail && !u.EmailVerified {
 		u.Email = ""
 	}
 	if u.ID == "" || u.ID != idt.Subject {

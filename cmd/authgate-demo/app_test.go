@@ -138,11 +138,21 @@ func TestSessionJSONHasTheSeedsShape(t *testing.T) {
 			t.Errorf("GET %s: expires %q is not an ISO time like JavaScript's: %v", path, expires, err)
 		}
 		delete(got, "expires")
-		want := map[string]any{"user": map[string]any{"id": "1", "name": "alice", "email": "alice@example.com", "role": "admin"}}
+		want := map[string]any{"user": map[string]any{"id": userID(t, d, "alice"), "name": "alice", "email": "alice@example.com", "role": "admin"}}
 		if g, w := mustJSON(got), mustJSON(want); g != w {
 			t.Errorf("GET %s: got %s, want %s plus expires", path, g, w)
 		}
 	}
+}
+
+// userID is the id the demo's store gave username.
+func userID(t *testing.T, d *demo, username string) string {
+	t.Helper()
+	u, err := d.Store.UserByUsername(context.Background(), username)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.ID
 }
 
 func mustJSON(v any) string {
@@ -295,9 +305,9 @@ func TestUpdateCopiesOnlyTheNote(t *testing.T) {
 	d := startDemo(t, "")
 	c := d.client(t)
 	mustSignIn(t, c, d.URL, "bob", d.Passwords["bob"])
-	s := update(t, c, d.URL, map[string]any{"note": "hi", "role": "admin", "id": "1", "name": "alice"})
+	s := update(t, c, d.URL, map[string]any{"note": "hi", "role": "admin", "id": userID(t, d, "alice"), "name": "alice"})
 	got := mustJSON(map[string]any{"user": s["user"], "claims": s["claims"]})
-	want := `{"claims":{"note":"hi","updateTrigger":"update"},"user":{"email":"bob@example.com","id":"2","name":"bob","role":"user"}}`
+	want := `{"claims":{"note":"hi","updateTrigger":"update"},"user":{"email":"bob@example.com","id":"` + userID(t, d, "bob") + `","name":"bob","role":"user"}}`
 	if got != want {
 		t.Errorf("session after update():\n got %s\nwant %s", got, want)
 	}
@@ -329,7 +339,17 @@ func TestRefreshReloadsTheRoleFromTheDatabase(t *testing.T) {
 	ctx := context.Background()
 	c := d.client(t)
 	mustSignIn(t, c, d.URL, "bob", d.Passwords["bob"])
-	if _, err := d.Store.db.ExecContext(ctx, `UPDATE users SET role = 'admin' WHERE username = 'bob'`); err != nil {
+	bob, err := d.Store.UserByUsername(ctx, "bob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ad := d.Store.Adapter()
+	stored, err := ad.User(ctx, bob.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored.Role = "admin"
+	if err := ad.UpdateUser(ctx, stored); err != nil {
 		t.Fatal(err)
 	}
 	if r, _ := get(t, c, d.URL+"/admin", "application/json"); r.StatusCode != 403 {
@@ -340,7 +360,7 @@ func TestRefreshReloadsTheRoleFromTheDatabase(t *testing.T) {
 		t.Fatalf("GET /admin after the refresh: %d, want 200; %s", r.StatusCode, body)
 	}
 
-	if _, err := d.Store.db.ExecContext(ctx, `DELETE FROM users WHERE username = 'bob'`); err != nil {
+	if err := ad.DeleteUser(ctx, bob.ID); err != nil {
 		t.Fatal(err)
 	}
 	clk.Add(time.Hour + time.Minute)

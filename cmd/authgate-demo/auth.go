@@ -2,9 +2,10 @@ package main
 
 // auth.go is the demo's whole authgate set-up, the file to copy into your
 // own app: the deployment settings (secret, public URL, session lifetimes,
-// cookie format, shared stores in Redis, "Sign in with …" providers), the
-// authgate.Config built from them (Authorize over the users table, the
-// callbacks a role-based app writes, the custom login page), authgate.New,
+// cookie format or database sessions, shared stores in Redis, "Sign in with
+// …" providers), the authgate.Config built from them (the adapter, Authorize
+// over its users, the callbacks a role-based app writes, the custom login
+// page), authgate.New,
 // where the endpoints and guards go, the middleware around the whole site,
 // and how a refused request is answered. The rest of the demo only renders
 // pages (pages.go, oauth.go), keeps the users (store.go) and reads the
@@ -17,7 +18,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -61,6 +61,10 @@ type Options struct {
 	// own cookie; "nextauth-v4" or "authjs-v5", the session cookie a
 	// Next.js app with the same AUTH_SECRET reads and writes.
 	TokenFormat string
+	// SessionStrategy is the -session-strategy flag: "jwt" (or ""), the
+	// session in its cookie; "database", the session in the database (the
+	// cookie holds an opaque token).
+	SessionStrategy string
 	// Limiter and Revocations are shared stores (-redis); nil keeps
 	// authgate's in-memory ones.
 	Limiter     authgate.Limiter
@@ -78,8 +82,14 @@ func (a *app) newAuth(o Options) (*authgate.Auth[Claims], error) {
 	}
 	store := a.store
 	return authgate.New(authgate.Config[Claims]{
-		Secrets: []string{o.Secret}, // AUTH_SECRET, at least 32 bytes
-		URL:     o.URL,              // AUTH_URL, the origin browsers use
+		// The adapter (store.go): users, the accounts that sign them in (a
+		// username, a GitHub account), and the sessions, which the device
+		// list shows in both strategies. -session-strategy database keeps
+		// the sessions themselves there too.
+		Adapter:          store.Adapter(),
+		DatabaseSessions: o.SessionStrategy == "database",
+		Secrets:          []string{o.Secret}, // AUTH_SECRET, at least 32 bytes
+		URL:              o.URL,              // AUTH_URL, the origin browsers use
 		// The -session-* flags; zero keeps authgate's defaults.
 		MaxAge: o.MaxAge, UpdateAge: o.UpdateAge, MaxLifetime: o.MaxLifetime,
 		Codec: codec, SessionCookieName: cookieName,
@@ -109,7 +119,7 @@ func (a *app) newAuth(o Options) (*authgate.Auth[Claims], error) {
 				return nil, nil
 			}
 			return &authgate.User[Claims]{
-				ID:    strconv.FormatInt(u.ID, 10),
+				ID:    u.ID,
 				Name:  u.Username, // the session's user.name is the username
 				Email: u.Email,
 				Role:  u.Role,
@@ -117,22 +127,23 @@ func (a *app) newAuth(o Options) (*authgate.Auth[Claims], error) {
 		},
 
 		Callbacks: authgate.Callbacks[Claims]{
+			// SignIn lets everyone in whom Authorize or a provider vouched
+			// for. A new "Sign in with …" user (no ID yet: authgate creates
+			// them in the adapter once this allows it) gets the role user;
+			// nobody becomes admin that way.
+			SignIn: func(ctx context.Context, p authgate.SignInParams[Claims]) (authgate.SignInDecision, error) {
+				if p.User.ID == "" {
+					p.User.Role = oauthRole
+				}
+				return authgate.Allow(), nil
+			},
 			// JWT shapes what the cookie carries. At sign-in the token
 			// already holds the user's ID, name, email and role (authgate
 			// copies them from the User); the demo's work is keeping the
 			// role current and taking the client's update safely.
 			JWT: func(ctx context.Context, p authgate.JWTParams[Claims]) (*authgate.Token[Claims], error) {
 				switch p.Trigger {
-				case authgate.TriggerSignIn:
-					if p.Account.Type == "oauth" {
-						// A "Sign in with …" user (buildProviders) has no row in
-						// users, so no role to copy: every one is a "user".
-						p.Token.Role = oauthRole
-					}
 				case authgate.TriggerRefresh:
-					if isOAuthSubject(p.Token.Subject) {
-						break // not in the users table: keep the role
-					}
 					// At most once per UpdateAge: reload the role, so that a
 					// demotion reaches live sessions, and end the session of a
 					// deleted user (an error fails closed: anonymous).
@@ -175,6 +186,14 @@ func (a *app) mountAuth(mux *http.ServeMux) http.Handler {
 	// authgate's handler, Go's own CSRF defence for unsafe requests.
 	mux.Handle("POST /account/signout-everywhere", http.NewCrossOriginProtection().Handler(
 		auth.RequireFreshAuth(15*time.Minute)(http.HandlerFunc(a.signOutEverywhere))))
+	// "Your devices": the list for every signed-in user; signing a device
+	// out is sensitive like the above (a thief's cookie alone must not end
+	// the owner's other sessions).
+	mux.Handle("GET /devices", auth.RequireAuth(http.HandlerFunc(a.devices)))
+	mux.Handle("POST /devices/signout", http.NewCrossOriginProtection().Handler(
+		auth.RequireFreshAuth(15*time.Minute)(http.HandlerFunc(a.signOutDevice))))
+	mux.Handle("POST /devices/signout-others", http.NewCrossOriginProtection().Handler(
+		auth.RequireFreshAuth(15*time.Minute)(http.HandlerFunc(a.signOutOthers))))
 	return auth.Middleware(mux)
 }
 
@@ -188,9 +207,13 @@ func (a *app) refuse(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, authgate.ErrForbidden) && browser && r.Method == http.MethodGet:
 		a.render(w, r, http.StatusForbidden, "forbidden", pageData{Title: "Forbidden"})
 	case errors.Is(err, authgate.ErrFreshAuthRequired) && browser:
-		// A form post from the dashboard with an old sign-in: sign in
-		// again, then come back to the dashboard.
-		http.Redirect(w, r, "/login?error=FreshSignIn&callbackUrl=%2Fdashboard", http.StatusSeeOther)
+		// A form post with an old sign-in: sign in again, then come back
+		// to the page the form was on.
+		back := "%2Fdashboard"
+		if strings.HasPrefix(r.URL.Path, "/devices") {
+			back = "%2Fdevices"
+		}
+		http.Redirect(w, r, "/login?error=FreshSignIn&callbackUrl="+back, http.StatusSeeOther)
 	default:
 		authgate.DefaultErrorHandler(w, r, err)
 	}
@@ -266,15 +289,10 @@ func buildProviders(ctx context.Context, o OAuthOptions) ([]authgate.OAuthProvid
 	return out, nil
 }
 
-// oauthRole is the role of a user who signs in with a provider: "user".
-// The demo has no table of OAuth users, so nobody becomes admin this way;
-// an app would look the account up here (the JWT callback) instead.
+// oauthRole is the role of a user who first signs in with a provider:
+// "user". An admin may change it in the database; the JWT callback reloads
+// it at the next refresh.
 const oauthRole = "user"
-
-// isOAuthSubject reports whether a session's subject came from a provider
-// ("github:583231"): authgate prefixes provider accounts with the
-// provider's id, and the demo's own users have numeric ids.
-func isOAuthSubject(sub string) bool { return strings.Contains(sub, ":") }
 
 // redisLog adapts slog to go-redis' logger interface.
 type redisLog struct{ l *slog.Logger }

@@ -42,6 +42,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	code := m.Run()
+	pg.Close() // the PostgreSQL server of devices_test.go, if one started
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
@@ -94,7 +95,7 @@ func fileSum(t *testing.T, path string) string {
 // usersIn lists the users of a database as "name/role/email".
 func usersIn(t *testing.T, path string) []string {
 	t.Helper()
-	s, err := OpenStore(context.Background(), path)
+	s, err := OpenStore(context.Background(), path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +130,7 @@ func TestAddUserAddsAUserWhosePasswordVerifies(t *testing.T) {
 			if !strings.Contains(stdout, `added user "`+tt.wantName+`"`) {
 				t.Errorf("stdout %q does not confirm the user", stdout)
 			}
-			s, err := OpenStore(context.Background(), db)
+			s, err := OpenStore(context.Background(), db, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -219,7 +220,8 @@ func TestHelpDescribesTheContract(t *testing.T) {
 		if code != 0 {
 			t.Errorf("%v: exit %d, want 0", args, code)
 		}
-		for _, want := range []string{"adduser [-db FILE] -username NAME [-email EMAIL] [-role user|admin]", "serve [-db FILE] [-addr HOST:PORT]", "-dev-oidc",
+		for _, want := range []string{"adduser [-db FILE | -database URL] -username NAME [-email EMAIL] [-role user|admin]", "serve [-db FILE | -database URL] [-addr HOST:PORT]", "-dev-oidc",
+			"-session-strategy jwt|database", "DATABASE_URL",
 			"AUTH_SECRET", "AUTH_URL", "-session-max-age", "-session-update-age", "-session-max-lifetime", "first line of standard input"} {
 			if !strings.Contains(stderr, want) {
 				t.Errorf("%v: the help lacks %q", args, want)

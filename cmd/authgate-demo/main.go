@@ -1,7 +1,8 @@
 // Command authgate-demo is the authgate demo app: a small site with a login
-// form, a dashboard, an admin page and a JSON API, whose users live in a
-// SQLite file. It is the code to read first: auth.go holds the whole auth
-// wiring; store.go the users table; pages.go the pages.
+// form, a dashboard, a devices page, an admin page and a JSON API, whose
+// users live in a SQLite file (or PostgreSQL) through authgate's sqlstore.
+// It is the code to read first: auth.go holds the whole auth wiring;
+// store.go the users; pages.go the pages.
 //
 // Run it with no arguments (go run ./cmd/authgate-demo) and open
 // http://localhost:3000. See usage below, or run it with -h.
@@ -32,18 +33,26 @@ import (
 	"github.com/authgate/authgate"
 )
 
-const usage = `authgate-demo: the authgate demo app (users in SQLite, sessions in cookies).
+const usage = `authgate-demo: the authgate demo app (users in SQLite or PostgreSQL, sessions in cookies or the database).
 
 Usage:
   authgate-demo                        the same as "serve" with its defaults
-  authgate-demo serve [-db FILE] [-addr HOST:PORT] [-static DIR] [-redis URL]
+  authgate-demo serve [-db FILE | -database URL] [-addr HOST:PORT] [-static DIR] [-redis URL]
+                      [-session-strategy jwt|database]
                       [-session-max-age D] [-session-update-age D] [-session-max-lifetime D]
                       [-oidc-issuer URL -oidc-client-id ID | -dev-oidc]
                       [-token-format authgate|nextauth-v4|authjs-v5]
-  authgate-demo adduser [-db FILE] -username NAME [-email EMAIL] [-role user|admin] < password
+  authgate-demo adduser [-db FILE | -database URL] -username NAME [-email EMAIL] [-role user|admin] < password
 
 Defaults: -db authgate-demo.db, -addr localhost:3000, -role user,
--token-format authgate. Durations D are Go durations such as 30m, 12h or 720h.
+-session-strategy jwt, -token-format authgate. Durations D are Go durations
+such as 30m, 12h or 720h.
+
+-database postgres://user:pass@host/db (or DATABASE_URL) keeps the users and
+sessions in PostgreSQL instead of the -db file. -session-strategy database
+keeps each session in the database and puts only an opaque token in the
+cookie; jwt keeps the session in its encrypted cookie. Either way /devices
+lists where you are signed in and signs a device out.
 
 -token-format nextauth-v4 reads and writes the session cookie exactly as a
 Next.js app with next-auth 4 and the same AUTH_SECRET does
@@ -57,14 +66,20 @@ if needed. When the table is empty it creates two demo users, alice (role
 admin) and bob (role user), and prints their random passwords once. It stops
 gracefully on SIGINT or SIGTERM. -dev-oidc adds "Sign in with OpenID Connect"
 through a development provider on loopback that signs everyone in as jane.doe.
-Pages: /login, /dashboard (signed in), /admin (role admin), /api/me (JSON),
-and the NextAuth-compatible endpoints under /api/auth/.
+Pages: /login, /dashboard (signed in), /devices (your signed-in devices),
+/admin (role admin), /api/me (JSON), and the NextAuth-compatible endpoints
+under /api/auth/. A database made by an older demo (a table users) is moved
+into sqlstore's tables at start; the old table is kept as
+users_before_sqlstore.
 
 adduser reads the password from the first line of standard input, hashes it
 with bcrypt and adds the user (-email is optional; -role is user or admin).
 A duplicate username, an invalid password (empty, or over 72 bytes) or an
 unknown role is refused with a message and exit status 1, and nothing is
 written.
+
+Environment (serve and adduser):
+  DATABASE_URL the same as -database (the flag wins).
 
 Environment (serve):
   AUTH_SECRET  at least 32 bytes of random data (e.g. openssl rand -base64 32).
@@ -108,7 +123,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "serve":
 		return serve(ctx, args, stdout, stderr, getenv)
 	case "adduser":
-		return addUser(ctx, args, stdin, stdout, stderr)
+		return addUser(ctx, args, stdin, stdout, stderr, getenv)
 	case "help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -147,8 +162,9 @@ func parseFlags(fs *flag.FlagSet, args []string) int {
 
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
 	fs := newFlagSet("serve", stderr)
-	dbPath := fs.String("db", "authgate-demo.db", "SQLite database `file` (created if missing)")
+	dbFlags := addDatabaseFlags(fs)
 	addr := fs.String("addr", "localhost:3000", "listen address `host:port` (port 0 picks a free port)")
+	strategy := fs.String("session-strategy", "jwt", "where sessions live: `jwt` (in the encrypted cookie) or database (the cookie holds an opaque token)")
 	static := fs.String("static", "", "serve the files of `dir` at / (e.g. examples/nextauth-react/dist)")
 	maxAge := fs.Duration("session-max-age", 0, "idle timeout of a session (Config.MaxAge; 0: 720h)")
 	updateAge := fs.Duration("session-update-age", 0, "how often an active session is re-issued (Config.UpdateAge; 0: 24h, or half a shorter -session-max-age)")
@@ -171,14 +187,15 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	// reached before anything is written or printed: a failed start never
 	// swallows the demo users' one-time passwords.
 	opts := Options{
-		Secret:      getenv("AUTH_SECRET"),
-		URL:         strings.TrimSuffix(getenv("AUTH_URL"), "/"),
-		MaxAge:      *maxAge,
-		UpdateAge:   *updateAge,
-		MaxLifetime: *maxLifetime,
-		TokenFormat: *format,
-		StaticDir:   *static,
-		Logger:      logger,
+		Secret:          getenv("AUTH_SECRET"),
+		URL:             strings.TrimSuffix(getenv("AUTH_URL"), "/"),
+		MaxAge:          *maxAge,
+		UpdateAge:       *updateAge,
+		MaxLifetime:     *maxLifetime,
+		TokenFormat:     *format,
+		SessionStrategy: *strategy,
+		StaticDir:       *static,
+		Logger:          logger,
 	}
 	if err := checkSettings(opts); err != nil {
 		return fail("%v", err)
@@ -223,9 +240,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		}
 		defer closeRedis()
 	}
-	store, err := OpenStore(ctx, *dbPath)
+	db := dbFlags.resolve(getenv)
+	store, err := OpenStore(ctx, db.dsn, logger)
 	if err != nil {
-		return fail("-db: %v", err)
+		return fail("%s: %v", db.from, err)
 	}
 	defer store.Close()
 	handler, err := newApp(store, opts)
@@ -240,7 +258,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	}
 	if seeded != nil {
 		PrintDemoUsers(stdout, seeded)
-	} else if err := printExistingUsers(ctx, stdout, store, *dbPath); err != nil {
+	} else if err := printExistingUsers(ctx, stdout, store, db); err != nil {
 		return fail("read the users: %v", err)
 	}
 
@@ -257,7 +275,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	defer stop()
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	fmt.Fprintf(stdout, "authgate-demo: serving %s (listening on %s, database %s)\n", opts.URL, ln.Addr(), *dbPath)
+	fmt.Fprintf(stdout, "authgate-demo: serving %s (listening on %s, database %s, sessions: %s)\n", opts.URL, ln.Addr(), db.name(), cmp.Or(opts.SessionStrategy, "jwt"))
 
 	select {
 	case err := <-served:
@@ -292,9 +310,9 @@ func randomSecret() string {
 	return base64.StdEncoding.EncodeToString(b)
 }
 
-func addUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+func addUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
 	fs := newFlagSet("adduser", stderr)
-	dbPath := fs.String("db", "authgate-demo.db", "SQLite database `file` (created if missing)")
+	dbFlags := addDatabaseFlags(fs)
 	username := fs.String("username", "", "the new user's `name` (required; stored lower-case)")
 	email := fs.String("email", "", "the new user's `email` address")
 	role := fs.String("role", "user", "the new user's `role`: "+strings.Join(KnownRoles, " or "))
@@ -322,37 +340,46 @@ func addUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	if err := in.Validate(); err != nil {
 		return fail(err)
 	}
-	store, err := OpenStore(ctx, *dbPath)
+	db := dbFlags.resolve(getenv)
+	store, err := OpenStore(ctx, db.dsn, nil)
 	if err != nil {
-		return fail(err)
+		return fail(fmt.Errorf("%s: %w", db.from, err))
 	}
 	defer store.Close()
 	u, err := store.AddUser(ctx, in)
 	if errors.Is(err, ErrDuplicateUser) {
-		return fail(fmt.Errorf("user %q already exists in %s", in.Username, *dbPath))
+		return fail(fmt.Errorf("user %q already exists in %s", in.Username, db.name()))
 	}
 	if err != nil {
 		return fail(err)
 	}
-	fmt.Fprintf(stdout, "authgate-demo adduser: added user %q (id %d, role %s) to %s\n", u.Username, u.ID, u.Role, *dbPath)
+	fmt.Fprintf(stdout, "authgate-demo adduser: added user %q (id %s, role %s) to %s\n", u.Username, u.ID, u.Role, db.name())
 	return 0
 }
 
 // printExistingUsers says, when serve starts on a database that already has
 // users, who they are and how to get a password again: the demo never
 // stores a password in clear, so it cannot show it a second time.
-func printExistingUsers(ctx context.Context, w io.Writer, store *Store, db string) error {
+func printExistingUsers(ctx context.Context, w io.Writer, store *Store, db database) error {
 	users, err := store.Users(ctx)
 	if err != nil {
 		return err
 	}
 	names := make([]string, len(users))
 	for i, u := range users {
-		names[i] = u.Username + " (" + u.Role + ")"
+		name := u.Username
+		if name == "" {
+			name = "id " + u.ID // signs in with a provider only
+		}
+		names[i] = name + " (" + u.Role + ")"
 	}
-	fmt.Fprintf(w, "authgate-demo: %d users in %s: %s. Their passwords were shown once, when the database was created.\n", len(users), db, strings.Join(names, ", "))
-	fmt.Fprintf(w, "  Lost one? Stop the demo and delete %s to start over with new demo users, or add a user of your own:\n", db)
-	fmt.Fprintf(w, "  printf '%%s\\n' 'a long passphrase' | %s adduser -db %s -username NAME -role admin\n", self, db)
+	fmt.Fprintf(w, "authgate-demo: %d users in %s: %s. Their passwords were shown once, when the database was created.\n", len(users), db.name(), strings.Join(names, ", "))
+	if db.file != "" {
+		fmt.Fprintf(w, "  Lost one? Stop the demo and delete %s to start over with new demo users, or add a user of your own:\n", db.file)
+	} else {
+		fmt.Fprintf(w, "  Lost one? Add a user of your own:\n")
+	}
+	fmt.Fprintf(w, "  printf '%%s\\n' 'a long passphrase' | %s adduser %s -username NAME -role admin\n", self, db.flag())
 	return nil
 }
 
@@ -388,7 +415,61 @@ func checkSettings(o Options) error {
 	if o.TokenFormat != "" && !slices.Contains(TokenFormats, o.TokenFormat) {
 		return fmt.Errorf("-token-format %q: want one of %s", o.TokenFormat, strings.Join(TokenFormats, ", "))
 	}
+	switch o.SessionStrategy {
+	case "", "jwt":
+	case "database":
+		if o.TokenFormat != "" && o.TokenFormat != "authgate" {
+			return fmt.Errorf("-session-strategy database puts an opaque token in the cookie; -token-format %s applies to -session-strategy jwt only", o.TokenFormat)
+		}
+	default:
+		return fmt.Errorf("-session-strategy %q: want jwt or database", o.SessionStrategy)
+	}
 	return nil
+}
+
+// databaseFlags are -db and -database, which serve and adduser share.
+type databaseFlags struct{ file, url *string }
+
+func addDatabaseFlags(fs *flag.FlagSet) databaseFlags {
+	return databaseFlags{
+		file: fs.String("db", "authgate-demo.db", "SQLite database `file` (created if missing)"),
+		url:  fs.String("database", "", "PostgreSQL `URL` (postgres://user:pass@host/db) instead of the -db file (default $DATABASE_URL)"),
+	}
+}
+
+// database is the database the demo opens, and where that choice came
+// from, for messages.
+type database struct {
+	dsn  string
+	from string // "-db", "-database" or "DATABASE_URL"
+	file string // the SQLite file, or ""
+}
+
+// resolve picks the database: -database, else DATABASE_URL, else -db.
+func (f databaseFlags) resolve(getenv func(string) string) database {
+	switch {
+	case *f.url != "":
+		return database{dsn: *f.url, from: "-database"}
+	case getenv("DATABASE_URL") != "":
+		return database{dsn: getenv("DATABASE_URL"), from: "DATABASE_URL"}
+	}
+	return database{dsn: *f.file, from: "-db", file: *f.file}
+}
+
+// name is the database as messages show it (a URL without its password).
+func (d database) name() string {
+	if d.file != "" {
+		return d.file
+	}
+	return redactURL(d.dsn)
+}
+
+// flag is how a hint names this database on a command line.
+func (d database) flag() string {
+	if d.file != "" {
+		return "-db " + d.file
+	}
+	return "-database '" + redactURL(d.dsn) + "'"
 }
 
 // listenError says why -addr could not be listened on, in the demo's words.

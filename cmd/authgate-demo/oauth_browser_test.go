@@ -5,6 +5,7 @@ package main
 // in-process OpenID Connect provider) and back, signed in.
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -38,7 +39,16 @@ func TestBrowserOAuth(t *testing.T) {
 		}
 		do(t, ctx, "click Sign in with OpenID Connect", chromedp.Click("#signin-oidc"))
 		waitFor(t, ctx, "the dashboard of the OIDC user",
-			`location.pathname === "/dashboard" && document.body.innerText.includes("oidc:1234567890")`)
+			`location.pathname === "/dashboard" && document.body.innerText.includes("jane.doe")`)
+		// The account is linked to the user the adapter created for it,
+		// whose id the dashboard shows.
+		u, err := d.Store.Adapter().UserByAccount(context.Background(), "oidc", "1234567890")
+		if err != nil {
+			t.Fatalf("the OIDC account is not linked: %v", err)
+		}
+		if got := textOf(t, ctx, "#user-id"); got != u.ID {
+			t.Errorf("the dashboard shows user id %q, want the linked user's %q", got, u.ID)
+		}
 		body := textOf(t, ctx, "body")
 		for _, want := range []string{"jane.doe", `"role": "user"`} {
 			if !strings.Contains(body, want) {

@@ -9,6 +9,7 @@ import (
 	"context"
 	"embed"
 	"encoding/json"
+	"errors"
 	"html/template"
 	"io/fs"
 	"log/slog"
@@ -39,7 +40,7 @@ func newApp(store *Store, o Options) (http.Handler, error) {
 	}
 	a := &app{store: store, log: o.Logger, pages: map[string]*template.Template{},
 		providers: loginProviders(o.Providers), formTargets: formTargets(context.Background(), o.Providers)}
-	for _, name := range []string{"login", "dashboard", "admin", "forbidden"} {
+	for _, name := range []string{"login", "dashboard", "admin", "forbidden", "devices"} {
 		t, err := template.ParseFS(assets, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, err
@@ -86,7 +87,8 @@ type pageData struct {
 	Error, Notice, CallbackURL string
 	SessionJSON                string
 	Users                      []User
-	Providers                  []loginProvider // login: "Sign in with …"
+	Devices                    []authgate.Device // devices: the user's sessions
+	Providers                  []loginProvider   // login: "Sign in with …"
 }
 
 func (a *app) render(w http.ResponseWriter, r *http.Request, status int, name string, d pageData) {
@@ -185,6 +187,56 @@ func (a *app) signOutEverywhere(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, "/login?signedOut=everywhere", http.StatusSeeOther)
+}
+
+// devices is GET /devices, behind RequireAuth: "Your devices", the
+// user's sessions from auth.Devices.
+func (a *app) devices(w http.ResponseWriter, r *http.Request) {
+	list, err := a.auth.Devices(r)
+	if err != nil {
+		a.log.Error("list devices", "err", err)
+		w.Header().Set("Retry-After", "1")
+		http.Error(w, "the device list is not available right now; try again in a moment", http.StatusServiceUnavailable)
+		return
+	}
+	d := pageData{Title: "Your devices", Devices: list}
+	switch r.URL.Query().Get("ended") {
+	case "":
+	case "others":
+		d.Notice = "Your other devices are signed out."
+	default:
+		d.Notice = "That device is signed out."
+	}
+	if r.URL.Query().Get("error") == "unknown" {
+		d.Error = "That device is not signed in any more."
+	}
+	a.render(w, r, http.StatusOK, "devices", d)
+}
+
+// signOutDevice is POST /devices/signout (form field id): that session of
+// this user ends now, on every instance (auth.SignOutDevice).
+func (a *app) signOutDevice(w http.ResponseWriter, r *http.Request) {
+	err := a.auth.SignOutDevice(w, r, r.PostFormValue("id"))
+	switch {
+	case errors.Is(err, authgate.ErrNotFound):
+		http.Redirect(w, r, "/devices?error=unknown", http.StatusSeeOther)
+	case err != nil:
+		a.log.Error("sign out a device", "err", err)
+		http.Error(w, "could not sign that device out; try again in a moment", http.StatusServiceUnavailable)
+	default:
+		http.Redirect(w, r, "/devices?ended=1", http.StatusSeeOther)
+	}
+}
+
+// signOutOthers is POST /devices/signout-others: every session of this
+// user but this browser's ends now (auth.SignOutOtherDevices).
+func (a *app) signOutOthers(w http.ResponseWriter, r *http.Request) {
+	if _, err := a.auth.SignOutOtherDevices(r); err != nil {
+		a.log.Error("sign out the other devices", "err", err)
+		http.Error(w, "could not sign the other devices out; try again in a moment", http.StatusServiceUnavailable)
+		return
+	}
+	http.Redirect(w, r, "/devices?ended=others", http.StatusSeeOther)
 }
 
 // me is GET /api/me: the session as JSON, or 401 JSON when anonymous.

@@ -1,16 +1,20 @@
 package main
 
-// store.go keeps the demo's users in SQLite (modernc.org/sqlite: pure Go, no
-// cgo). Only this file knows SQL; auth.go asks it for users by name or id.
+// store.go keeps the demo's users in authgate's adapter, sqlstore: a SQLite
+// file by default (modernc.org/sqlite: pure Go, no cgo), PostgreSQL with
+// -database postgres://… . A username is an account of the provider
+// "credentials", so it is unique, and the password hash is sqlstore's. Only
+// this file knows how the users are stored; auth.go asks it for users by
+// name or id and hands the same adapter to authgate (sessions, accounts).
 
 import (
 	"context"
 	"crypto/rand"
-	"database/sql"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"regexp"
 	"slices"
 	"strconv"
@@ -19,25 +23,14 @@ import (
 	"unicode/utf8"
 
 	"github.com/authgate/authgate"
-	"modernc.org/sqlite"
-	sqlite3 "modernc.org/sqlite/lib"
+	"github.com/authgate/authgate/sqlstore"
 )
 
-// schema is created on every start; IF NOT EXISTS makes that a no-op once the
-// table is there. AUTOINCREMENT keeps a deleted user's id from being reused,
-// so a session minted for the old user can never name a new one.
-const schema = `CREATE TABLE IF NOT EXISTS users (
-	id            INTEGER PRIMARY KEY AUTOINCREMENT,
-	username      TEXT NOT NULL UNIQUE,
-	email         TEXT NOT NULL DEFAULT '',
-	password_hash TEXT NOT NULL,
-	role          TEXT NOT NULL,
-	created_at    TEXT NOT NULL
-)`
-
-// User is one row of the users table.
+// User is a user as the demo's pages and adduser see it.
 type User struct {
-	ID           int64
+	ID string
+	// Username is the credentials account; "" for a user who signs in
+	// only with a provider.
 	Username     string
 	Email        string
 	PasswordHash string
@@ -60,6 +53,9 @@ var (
 var KnownRoles = []string{"user", "admin"}
 
 var usernameRE = regexp.MustCompile(`^[a-z0-9._-]{1,64}$`)
+
+// credentials is the provider of username accounts.
+const credentials = "credentials"
 
 // CanonicalUsername is how usernames are stored and looked up: trimmed and
 // lower-cased. It matches authgate's default Config.AccountKey, so sign-in
@@ -109,101 +105,128 @@ func validEmail(s string) bool {
 	return true
 }
 
-// Store is the users table. It is safe for concurrent use.
+// Store is the demo's users, in sqlstore. It is safe for concurrent use.
 type Store struct {
-	db     *sql.DB
+	ad     *sqlstore.Store
 	now    func() time.Time
 	hasher authgate.PasswordHasher // bcrypt, cost 10; tests use a cheaper cost
 }
 
-// OpenStore opens (creating if needed) the SQLite database at path and
-// creates the users table.
-func OpenStore(ctx context.Context, path string) (*Store, error) {
-	if path == "" || strings.ContainsAny(path, "?#") {
-		return nil, fmt.Errorf("database path %q: must be non-empty and contain no '?' or '#'", path)
+// OpenStore opens the database dsn: a SQLite file path (created if
+// missing) or a postgres:// URL. It applies sqlstore's migrations and
+// moves the users of a demo database made before the demo used sqlstore
+// into them (migrateLegacyUsers); log hears about that.
+func OpenStore(ctx context.Context, dsn string, log *slog.Logger) (*Store, error) {
+	if dsn == "" || (!strings.Contains(dsn, "://") && strings.ContainsAny(dsn, "?#")) {
+		return nil, fmt.Errorf("database %q: a file path without '?' or '#', or a postgres:// URL", dsn)
 	}
-	// busy_timeout waits for a lock instead of failing when two processes
-	// (the server and adduser) write at once; _txlock=immediate takes the
-	// write lock at BEGIN so the seed's count-then-insert cannot race.
-	db, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(5000)&_txlock=immediate")
+	ad, err := sqlstore.Open(ctx, dsn, sqlstore.Options{})
 	if err != nil {
-		return nil, fmt.Errorf("open database %s: %w", path, err)
+		return nil, fmt.Errorf("open database %s: %w", redactURL(dsn), err)
 	}
-	if _, err := db.ExecContext(ctx, schema); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("open database %s: %w", path, err)
+	s := &Store{ad: ad, now: time.Now, hasher: authgate.BcryptHasher{}}
+	n, err := s.migrateLegacyUsers(ctx)
+	if err != nil {
+		ad.Close()
+		return nil, fmt.Errorf("move the users of %s into sqlstore: %w", redactURL(dsn), err)
 	}
-	return &Store{db: db, now: time.Now, hasher: authgate.BcryptHasher{}}, nil
+	if n > 0 && log != nil {
+		log.Info("moved the demo's users into sqlstore's tables; the old table is kept as users_before_sqlstore",
+			slog.Int("users", n))
+	}
+	return s, nil
 }
 
-// Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
-
-const userColumns = `id, username, email, password_hash, role, created_at`
-
-func scanUser(row *sql.Row) (*User, error) {
-	var u User
-	var created string
-	if err := row.Scan(&u.ID, &u.Username, &u.Email, &u.PasswordHash, &u.Role, &created); err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
-			// A zero User, so a caller can read its empty PasswordHash.
-			return &User{}, ErrNoUser
+// redactURL hides a URL's password.
+func redactURL(dsn string) string {
+	if i := strings.Index(dsn, "://"); i >= 0 {
+		if at := strings.LastIndex(dsn, "@"); at > i {
+			if c := strings.Index(dsn[i+3:at], ":"); c >= 0 {
+				return dsn[:i+3+c+1] + "xxxxx" + dsn[at:]
+			}
 		}
+	}
+	return dsn
+}
+
+// Adapter is the store's authgate.Adapter (Config.Adapter).
+func (s *Store) Adapter() *sqlstore.Store { return s.ad }
+
+// Close closes the database.
+func (s *Store) Close() error { return s.ad.Close() }
+
+// user completes an adapter user with its username and password hash.
+func (s *Store) user(ctx context.Context, au *authgate.AdapterUser) (*User, error) {
+	u := &User{ID: au.ID, Email: au.Email, Role: au.Role, Created: au.Created}
+	accts, err := s.ad.Accounts(ctx, au.ID)
+	if err != nil {
 		return nil, err
 	}
-	u.Created, _ = time.Parse(time.RFC3339, created)
-	return &u, nil
+	for _, a := range accts {
+		if a.Provider == credentials {
+			u.Username = a.ProviderAccountID
+		}
+	}
+	if u.PasswordHash, err = s.ad.PasswordHash(ctx, au.ID); err != nil {
+		return nil, err
+	}
+	return u, nil
 }
 
 // UserByUsername returns the user with that (canonicalised) username, or
 // a zero User (whose PasswordHash is "") and ErrNoUser.
 func (s *Store) UserByUsername(ctx context.Context, username string) (*User, error) {
-	return scanUser(s.db.QueryRowContext(ctx,
-		`SELECT `+userColumns+` FROM users WHERE username = ?`, CanonicalUsername(username)))
+	au, err := s.ad.UserByAccount(ctx, credentials, CanonicalUsername(username))
+	if errors.Is(err, authgate.ErrNotFound) {
+		return &User{}, ErrNoUser
+	}
+	if err != nil {
+		return nil, err
+	}
+	return s.user(ctx, au)
 }
 
 // UserByID returns the user with that id (as stored in the session), or
 // ErrNoUser.
 func (s *Store) UserByID(ctx context.Context, id string) (*User, error) {
-	n, err := strconv.ParseInt(id, 10, 64)
-	if err != nil {
+	au, err := s.ad.User(ctx, id)
+	if errors.Is(err, authgate.ErrNotFound) {
 		return &User{}, ErrNoUser
 	}
-	return scanUser(s.db.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, n))
-}
-
-// Users returns every user, by id.
-func (s *Store) Users(ctx context.Context) ([]User, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+userColumns+` FROM users ORDER BY id`)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []User
-	for rows.Next() {
-		var u User
-		var created string
-		if err := rows.Scan(&u.ID, &u.Username, &u.Email, &u.PasswordHash, &u.Role, &created); err != nil {
+	return s.user(ctx, au)
+}
+
+// Users returns every user, oldest first (by username within one
+// millisecond: the seeded users are made together).
+func (s *Store) Users(ctx context.Context) ([]User, error) {
+	aus, err := s.ad.Users(ctx, 0)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]User, 0, len(aus))
+	for i := range aus {
+		u, err := s.user(ctx, &aus[i])
+		if err != nil {
 			return nil, err
 		}
-		u.Created, _ = time.Parse(time.RFC3339, created)
-		out = append(out, u)
+		out = append(out, *u)
 	}
-	return out, rows.Err()
+	slices.SortStableFunc(out, func(a, b User) int {
+		if c := a.Created.Compare(b.Created); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Username, b.Username)
+	})
+	return out, nil
 }
 
-// execer is what AddUser needs: a *sql.DB or a *sql.Tx.
-type execer interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-}
-
-// AddUser validates in, hashes the password with bcrypt and inserts the
-// user. A taken username is ErrDuplicateUser; nothing is written then.
+// AddUser validates in, hashes the password with bcrypt and stores the
+// user, its username and its hash. A taken username is ErrDuplicateUser;
+// nothing is left behind then.
 func (s *Store) AddUser(ctx context.Context, in NewUserInput) (*User, error) {
-	return s.addUser(ctx, s.db, in)
-}
-
-func (s *Store) addUser(ctx context.Context, db execer, in NewUserInput) (*User, error) {
 	if err := in.Validate(); err != nil {
 		return nil, err
 	}
@@ -211,21 +234,28 @@ func (s *Store) addUser(ctx context.Context, db execer, in NewUserInput) (*User,
 	if err != nil {
 		return nil, err
 	}
-	u := &User{Username: in.Username, Email: in.Email, PasswordHash: hash, Role: in.Role,
-		Created: s.now().UTC().Truncate(time.Second)}
-	res, err := db.ExecContext(ctx,
-		`INSERT INTO users (username, email, password_hash, role, created_at) VALUES (?, ?, ?, ?, ?)`,
-		u.Username, u.Email, u.PasswordHash, u.Role, u.Created.Format(time.RFC3339))
-	if err != nil {
-		if se := (*sqlite.Error)(nil); errors.As(err, &se) && se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE {
-			return nil, ErrDuplicateUser
+	if _, err := s.ad.UserByAccount(ctx, credentials, in.Username); err == nil {
+		return nil, ErrDuplicateUser
+	}
+	au := &authgate.AdapterUser{Email: in.Email, Name: in.Username, Role: in.Role, Created: s.now().UTC().Truncate(time.Millisecond)}
+	if err := s.ad.CreateUser(ctx, au); err != nil {
+		if errors.Is(err, authgate.ErrConflict) {
+			return nil, fmt.Errorf("another user has the email address %s", in.Email)
 		}
 		return nil, err
 	}
-	if u.ID, err = res.LastInsertId(); err != nil {
+	err = s.ad.LinkAccount(ctx, au.ID, authgate.Account{Provider: credentials, Type: credentials, ProviderAccountID: in.Username})
+	if err == nil {
+		err = s.ad.SetPasswordHash(ctx, au.ID, hash)
+	}
+	if err != nil {
+		s.ad.DeleteUser(context.WithoutCancel(ctx), au.ID)
+		if errors.Is(err, authgate.ErrConflict) {
+			return nil, ErrDuplicateUser // a concurrent adduser of the same name won
+		}
 		return nil, err
 	}
-	return u, nil
+	return &User{ID: au.ID, Username: in.Username, Email: in.Email, PasswordHash: hash, Role: in.Role, Created: au.Created}, nil
 }
 
 // DemoUser is a seeded user with its one-time password.
@@ -234,16 +264,10 @@ type DemoUser struct {
 }
 
 // SeedDemoUsers creates alice (admin) and bob (user) with random passwords
-// when the table is empty, in one transaction, and returns them; it returns
-// nil when there already are users.
+// when there are no users, and returns them; it returns nil when there
+// already are users (or another process seeded them at the same moment).
 func (s *Store) SeedDemoUsers(ctx context.Context) ([]DemoUser, error) {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, err
-	}
-	defer tx.Rollback() // a no-op after Commit
-	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM users`).Scan(&n); err != nil || n > 0 {
+	if users, err := s.ad.Users(ctx, 1); err != nil || len(users) > 0 {
 		return nil, err
 	}
 	seed := []DemoUser{{Username: "alice", Role: "admin"}, {Username: "bob", Role: "user"}}
@@ -251,11 +275,14 @@ func (s *Store) SeedDemoUsers(ctx context.Context) ([]DemoUser, error) {
 		seed[i].Password = randomPassword()
 		in := NewUserInput{Username: seed[i].Username, Email: seed[i].Username + "@example.com",
 			Role: seed[i].Role, Password: seed[i].Password}
-		if _, err := s.addUser(ctx, tx, in); err != nil {
+		if _, err := s.AddUser(ctx, in); err != nil {
+			if errors.Is(err, ErrDuplicateUser) && i == 0 {
+				return nil, nil // another process is seeding
+			}
 			return nil, err
 		}
 	}
-	return seed, tx.Commit()
+	return seed, nil
 }
 
 // PrintDemoUsers writes the seeded users and their passwords, once.
@@ -271,4 +298,71 @@ func randomPassword() string {
 	b := make([]byte, 12)
 	rand.Read(b) // never fails (crypto/rand)
 	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// migrateLegacyUsers moves the users of a SQLite database the demo made
+// before it used sqlstore (the table users: id, username, email,
+// password_hash, role, created_at) into sqlstore's tables, keeping each
+// user's id (so their sessions stay valid), username, address, role,
+// password hash and creation time, then renames the old table to
+// users_before_sqlstore: nothing is deleted. A run that stopped halfway is
+// finished by the next. It returns how many users it moved.
+func (s *Store) migrateLegacyUsers(ctx context.Context) (int, error) {
+	if s.ad.Dialect() != sqlstore.SQLite {
+		return 0, nil
+	}
+	db := s.ad.DB()
+	var n int
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'users'`).Scan(&n); err != nil || n == 0 {
+		return 0, err
+	}
+	type row struct {
+		id                          int64
+		username, email, hash, role string
+		created                     string
+	}
+	rows, err := db.QueryContext(ctx, `SELECT id, username, email, password_hash, role, created_at FROM users ORDER BY id`)
+	if err != nil {
+		return 0, err
+	}
+	var old []row
+	for rows.Next() {
+		var r row
+		if err := rows.Scan(&r.id, &r.username, &r.email, &r.hash, &r.role, &r.created); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		old = append(old, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	for _, r := range old {
+		created, _ := time.Parse(time.RFC3339, r.created)
+		au := &authgate.AdapterUser{ID: strconv.FormatInt(r.id, 10), Email: r.email, Name: r.username, Role: r.role, Created: created}
+		err := s.ad.CreateUser(ctx, au)
+		if errors.Is(err, authgate.ErrConflict) {
+			if _, ferr := s.ad.User(ctx, au.ID); ferr == nil {
+				err = nil // moved by an earlier run
+			} else {
+				au.Email = "" // the old table let two users share an address; sqlstore does not
+				err = s.ad.CreateUser(ctx, au)
+			}
+		}
+		if err != nil {
+			return 0, fmt.Errorf("user %d: %w", r.id, err)
+		}
+		err = s.ad.LinkAccount(ctx, au.ID, authgate.Account{Provider: credentials, Type: credentials, ProviderAccountID: r.username})
+		if err != nil && !errors.Is(err, authgate.ErrConflict) {
+			return 0, fmt.Errorf("user %d: %w", r.id, err)
+		}
+		if err := s.ad.SetPasswordHash(ctx, au.ID, r.hash); err != nil {
+			return 0, fmt.Errorf("user %d: %w", r.id, err)
+		}
+	}
+	if _, err := db.ExecContext(ctx, `ALTER TABLE users RENAME TO users_before_sqlstore`); err != nil {
+		return 0, err
+	}
+	return len(old), nil
 }

@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -72,7 +71,7 @@ func TestTokenFormat(t *testing.T) {
 			}
 			now := time.Now()
 			minted, err := tc.codec.Encode(tc.cookie, map[string]any{
-				"sub": strconv.FormatInt(alice.ID, 10), "name": "alice", "email": alice.Email, "role": "admin",
+				"sub": alice.ID, "name": "alice", "email": alice.Email, "role": "admin",
 				"iat": now.Unix(), "exp": now.Add(time.Hour).Unix(), "jti": "9f1c2d3e-4b5a-4c6d-8e7f-0a1b2c3d4e5f",
 			})
 			if err != nil {
@@ -124,7 +123,7 @@ func TestNextJSAppReadsTheDemosNextAuthCookie(t *testing.T) {
 	if err != nil || cookie == "" {
 		t.Fatalf("no session cookie (%v)", err)
 	}
-	id := strconv.FormatInt(alice.ID, 10)
+	id := alice.ID
 
 	cmd := exec.Command("node", "next-app.mjs")
 	cmd.Dir = interop
