@@ -12,7 +12,11 @@ import (
 // error always fails closed (the sign-in is refused, or the request is
 // refused without a session) and is logged, never shown to the client. An
 // error on a request that carries a session is a fault, not a verdict on
-// its cookie: the cookie is kept (see [Auth.Middleware]).
+// its cookie: the cookie is kept (see [Auth.Middleware]). To end a session
+// instead (its user was deleted or disabled), the JWT callback on a
+// refresh or update, or the Session callback, returns an error wrapping
+// [ErrSessionRevoked]: that is a verdict, and the cookie is cleared as for
+// any revoked session.
 //
 // Callbacks run on the request's goroutine and may be called concurrently
 // for different requests.
@@ -33,6 +37,10 @@ type Callbacks[T any] struct {
 	// The default returns p.Token unchanged. At sign-in p.Token already
 	// holds the user's ID (as Subject), name, email, image (as Picture),
 	// role, roles and claims.
+	//
+	// On a refresh or update, an error wrapping [ErrSessionRevoked] ends
+	// the session (the user no longer exists, or lost access); any other
+	// error is a fault that keeps the cookie for a later request.
 	JWT func(ctx context.Context, p JWTParams[T]) (*Token[T], error)
 
 	// Session builds the session handlers read from the context and the
@@ -40,7 +48,9 @@ type Callbacks[T any] struct {
 	// carries a valid session, so it must be cheap and must not do I/O.
 	//
 	// The default returns p.Session unchanged: the token's subject, name,
-	// email, picture, role, roles and claims copied into the session.
+	// email, picture, role, roles and claims copied into the session. An
+	// error wrapping [ErrSessionRevoked] ends the session; any other error
+	// is a fault.
 	Session func(ctx context.Context, p SessionParams[T]) (*Session[T], error)
 
 	// Redirect validates every URL authgate redirects to: callbackUrl from

@@ -29,8 +29,9 @@ var (
 	ErrSessionExpired = errors.New("authgate: session expired")
 
 	// ErrSessionRevoked reports a session that was signed out or revoked
-	// server-side. A store that cannot say is not a revocation: that is
-	// [ErrStore].
+	// server-side, or that the JWT callback (on a refresh or update) or the
+	// Session callback ended by returning an error wrapping it. A store
+	// that cannot say is not a revocation: that is [ErrStore].
 	ErrSessionRevoked = errors.New("authgate: session revoked")
 
 	// ErrSessionTooLarge reports a session that does not fit in
@@ -100,8 +101,9 @@ func (e *GuardError) Unwrap() error { return e.Err }
 
 // CredentialsError lets an [Config.Authorize] function choose the error code
 // shown to the client (the "error" query parameter), for example
-// "AccountLocked". Any other error from Authorize is logged and answered as
-// "CredentialsSignin", so its text never reaches the client.
+// "AccountLocked"; it is answered 401. Any other error from Authorize is a
+// fault, logged and answered 503 "Busy" (see [Config.Authorize]); its text
+// never reaches the client.
 //
 // Code must be a short identifier of ASCII letters, digits, '-' or '_';
 // anything else is replaced by "CredentialsSignin".

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -216,5 +218,101 @@ func TestSessionAnswerOnAFaultIsJSON(t *testing.T) {
 	}
 	if cc := res.Header.Get("Cache-Control"); !strings.Contains(cc, "no-store") {
 		t.Errorf("Cache-Control %q: a fault answer must not be cached", cc)
+	}
+}
+
+// An Authorize that cannot answer (its database is down) is a fault: the
+// client is told the server is busy, not that the password is wrong, and
+// the attempt still counts, so an Authorize that reports wrong passwords
+// as errors cannot be used to guess without limit.
+func TestAnAuthorizeFaultIs503AndStillCounted(t *testing.T) {
+	t.Parallel()
+	var down atomic.Bool
+	a := newApp(t, func(c *authgate.Config[claims]) {
+		c.Limiter = authgate.NewMemoryLimiter(authgate.MemoryLimiterOptions{
+			PerAccountAddress: authgate.AttemptBudget{Burst: 3, Every: time.Hour},
+		})
+		c.Authorize = func(ctx context.Context, cr *authgate.Credentials) (*authgate.User[claims], error) {
+			if down.Load() {
+				return nil, errDBTimeout
+			}
+			return authorize(ctx, cr)
+		}
+	})
+	c := a.client()
+	down.Store(true)
+	for i := range 3 {
+		res := c.signIn("alice", "alice-password")
+		if res.StatusCode != 503 || !strings.Contains(res.body, "error=Busy") || res.Header.Get("Retry-After") == "" {
+			t.Fatalf("attempt %d during the outage: got %d %q (Retry-After %q), want 503 error=Busy with a Retry-After", i+1, res.StatusCode, res.body, res.Header.Get("Retry-After"))
+		}
+		if deletesSession(res.Response) || signedIn(res.Response) {
+			t.Fatalf("attempt %d: got a session cookie change on a fault", i+1)
+		}
+	}
+	if res := c.signIn("alice", "alice-password"); res.StatusCode != 429 {
+		t.Errorf("fourth attempt: got %d, want 429: faulted attempts must count", res.StatusCode)
+	}
+	down.Store(false)
+	a.clk.Advance(time.Hour)
+	if res := c.signIn("alice", "alice-password"); !signedIn(res.Response) {
+		t.Errorf("after the outage: got %d %q, want a session", res.StatusCode, res.body)
+	}
+}
+
+// A callback may end a session (its user was deleted) by returning an
+// error wrapping ErrSessionRevoked: a verdict that clears the cookie,
+// unlike a fault. At sign-in the same error is a failed callback.
+func TestACallbackCanEndASession(t *testing.T) {
+	t.Parallel()
+	deleted := fmt.Errorf("user deleted: %w", authgate.ErrSessionRevoked)
+	for _, what := range []string{"jwt callback on refresh", "session callback"} {
+		t.Run(what, func(t *testing.T) {
+			t.Parallel()
+			var gone atomic.Bool
+			a := newApp(t, func(c *authgate.Config[claims]) {
+				c.MaxAge, c.UpdateAge = time.Hour, 10*time.Minute
+				if what == "session callback" {
+					next := c.Callbacks.Session
+					c.Callbacks.Session = func(ctx context.Context, p authgate.SessionParams[claims]) (*authgate.Session[claims], error) {
+						if gone.Load() {
+							return nil, deleted
+						}
+						return next(ctx, p)
+					}
+					return
+				}
+				next := c.Callbacks.JWT
+				c.Callbacks.JWT = func(ctx context.Context, p authgate.JWTParams[claims]) (*authgate.Token[claims], error) {
+					if gone.Load() {
+						return nil, deleted
+					}
+					return next(ctx, p)
+				}
+			})
+			c := a.client()
+			if res := c.signIn("alice", "alice-password"); !signedIn(res.Response) {
+				t.Fatalf("sign-in: %d %s", res.StatusCode, res.body)
+			}
+			cookie := c.cookie(sessionCookie)
+			a.clk.Advance(11 * time.Minute) // due for a refresh
+			gone.Store(true)
+			res := c.get("/private")
+			if res.StatusCode != 401 || !deletesSession(res.Response) {
+				t.Errorf("after the callback ended the session: got %d (cookie deleted: %v), want 401 and the cookie deleted", res.StatusCode, deletesSession(res.Response))
+			}
+			if what != "session callback" {
+				return // Check only reads: it runs no refresh, so no JWT callback
+			}
+			req := httptest.NewRequest("GET", "/", nil)
+			req.AddCookie(&http.Cookie{Name: sessionCookie, Value: cookie})
+			_, err := a.auth.Check(req)
+			if !errors.Is(err, authgate.ErrSessionRevoked) {
+				t.Errorf("Check: got %v, want ErrSessionRevoked", err)
+			}
+			if errors.Is(err, authgate.ErrCallback) {
+				t.Errorf("Check: got %v, a fault; want a verdict", err)
+			}
+		})
 	}
 }

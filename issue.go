@@ -3,6 +3,7 @@ package authgate
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -24,6 +25,9 @@ func (a *Auth[T]) runJWT(ctx context.Context, p JWTParams[T]) (*Token[T], error)
 	id, auth, amr := p.Token.ID, p.Token.AuthTime, p.Token.AMR
 	tok, err := a.cfg.Callbacks.JWT(ctx, p)
 	if err != nil {
+		if p.Trigger != TriggerSignIn && errors.Is(err, ErrSessionRevoked) {
+			return nil, fmt.Errorf("authgate: the jwt callback (%s) ended the session: %w", p.Trigger, err)
+		}
 		return nil, fmt.Errorf("%w: jwt (%s): %w", ErrCallback, p.Trigger, err)
 	}
 	if tok == nil || tok.Subject == "" {

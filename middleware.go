@@ -263,6 +263,9 @@ func (a *Auth[T]) buildSession(ctx context.Context, tok *Token[T]) (*Session[T],
 	}
 	out, err := a.cfg.Callbacks.Session(ctx, SessionParams[T]{Session: s, Token: tok})
 	if err != nil {
+		if errors.Is(err, ErrSessionRevoked) {
+			return nil, fmt.Errorf("authgate: the session callback ended the session: %w", err)
+		}
 		return nil, fmt.Errorf("%w: session: %w", ErrCallback, err)
 	}
 	if out == nil {

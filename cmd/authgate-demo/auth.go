@@ -113,7 +113,7 @@ func (a *app) newAuth(o Options) (*authgate.Auth[Claims], error) {
 		Authorize: func(ctx context.Context, c *authgate.Credentials) (*authgate.User[Claims], error) {
 			u, err := store.UserByUsername(ctx, c.Username())
 			if err != nil && !errors.Is(err, ErrNoUser) {
-				return nil, err // logged by authgate; the client sees CredentialsSignin
+				return nil, err // a fault: logged by authgate; the client sees 503 Busy
 			}
 			if !c.PasswordMatches(u.PasswordHash) || err != nil {
 				return nil, nil
@@ -145,9 +145,14 @@ func (a *app) newAuth(o Options) (*authgate.Auth[Claims], error) {
 				switch p.Trigger {
 				case authgate.TriggerRefresh:
 					// At most once per UpdateAge: reload the role, so that a
-					// demotion reaches live sessions, and end the session of a
-					// deleted user (an error fails closed: anonymous).
+					// demotion reaches live sessions. A deleted user's session
+					// ends (ErrSessionRevoked: its cookie is cleared); a
+					// database that cannot answer is a fault (the cookie is
+					// kept for when it is back).
 					u, err := store.UserByID(ctx, p.Token.Subject)
+					if errors.Is(err, ErrNoUser) {
+						return nil, fmt.Errorf("user %s was deleted: %w", p.Token.Subject, authgate.ErrSessionRevoked)
+					}
 					if err != nil {
 						return nil, err
 					}
