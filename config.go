@@ -44,8 +44,12 @@ type Config[T any] struct {
 	// [Credentials.PasswordMatches] to compare the password, also for
 	// unknown users (pass an empty hash), so that every attempt costs one
 	// hash comparison. Returning a *[CredentialsError] chooses the error code
-	// shown to the client; any other error is logged and answered as
-	// "CredentialsSignin". Required unless Providers is set; without it the
+	// shown to the client (401). Any other error is a fault — the user
+	// store cannot answer —, not a wrong password: it is logged and
+	// answered 503 "Busy" with a Retry-After, so users are not told their
+	// password is wrong during an outage; the attempt still counts against
+	// the [Limiter]'s budgets, so an Authorize that reports a wrong
+	// password as an error cannot be used to guess without limit. Required unless Providers is set; without it the
 	// credentials provider is off (POST /callback/credentials answers 404).
 	Authorize func(ctx context.Context, c *Credentials) (*User[T], error)
 

@@ -112,7 +112,11 @@ func (a *Auth[T]) signIn(w http.ResponseWriter, r *http.Request, b body) signInR
 			a.logDecision(ctx, slog.LevelInfo, "authgate: sign-in failed", logAttrs("signin_failed", "authorize: "+ce.Code)...)
 			failed.url = a.url("/error", "error", ce.Code, "provider", "credentials")
 		case err != nil:
-			a.logDecision(ctx, slog.LevelError, "authgate: sign-in failed", logAttrs("signin_failed", "authorize error: "+clip(err.Error()))...)
+			// A fault, not a wrong password: say so (503), but the
+			// attempt stays counted, so an Authorize that reports wrong
+			// passwords as errors gives no free guesses.
+			a.logDecision(ctx, slog.LevelError, "authgate: sign-in failed", logAttrs("signin_error", "authorize error: "+clip(err.Error()))...)
+			return busy
 		default:
 			a.logDecision(ctx, slog.LevelInfo, "authgate: sign-in failed", logAttrs("signin_failed", "invalid credentials")...)
 		}
