@@ -43,7 +43,8 @@ type Auth[T any] struct {
 	deviceCookie string        // the device token's cookie (device.go)
 	deviceCodec  rotatingCodec // its codec
 
-	handler http.Handler
+	extensions []mountedExtension // extension.go
+	handler    http.Handler
 }
 
 // hostPrefix is the cookie-name prefix browsers accept only on a Secure,
@@ -152,7 +153,12 @@ func New[T any](cfg Config[T]) (*Auth[T], error) {
 	}
 	a.initOAuth()
 	a.initDevice()
-	a.handler = a.newHandler()
+	if a.extensions, err = a.mountExtensions(); err != nil {
+		return nil, err
+	}
+	if a.handler, err = a.newHandler(a.extensions); err != nil {
+		return nil, err
+	}
 	return a, nil
 }
 

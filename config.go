@@ -64,6 +64,13 @@ type Config[T any] struct {
 	// map it to the app's own id. The default is none.
 	Providers []OAuthProvider
 
+	// Extensions are further ways to sign in, or steps of one, from
+	// packages of their own (a link by e-mail, a second factor, passkeys):
+	// [New] mounts each (see [Extension]) and serves its endpoints under
+	// BasePath. Their IDs follow the rules of Providers' and are unique
+	// among both. The default is none.
+	Extensions []Extension[T]
+
 	// Callbacks are the signIn, jwt, session and redirect hooks. Each nil
 	// callback uses its documented default.
 	Callbacks Callbacks[T]
@@ -328,8 +335,8 @@ func (c *Config[T]) validate() error {
 	if !validBasePath(c.BasePath) {
 		return bad("BasePath %q must start with '/', not end with '/', and contain only unreserved path characters", c.BasePath)
 	}
-	if c.Authorize == nil && len(c.Providers) == 0 {
-		return bad("no Authorize function and no Providers")
+	if c.Authorize == nil && len(c.Providers) == 0 && len(c.Extensions) == 0 {
+		return bad("no way to sign in: no Authorize function, no Providers and no Extensions")
 	}
 	seen := map[string]bool{}
 	for i, p := range c.Providers {
@@ -340,6 +347,15 @@ func (c *Config[T]) validate() error {
 			return bad("Providers[%d]: id %q is invalid, reserved or used twice (1-64 of a-z, 0-9, '-', '_')", i, id)
 		}
 		seen[p.ID()] = true
+	}
+	for i, x := range c.Extensions {
+		if x == nil {
+			return bad("Extensions[%d] is nil", i)
+		}
+		if id := x.ID(); !validProviderID(id) || seen[id] {
+			return bad("Extensions[%d]: id %q is invalid, reserved or used twice (1-64 of a-z, 0-9, '-', '_')", i, id)
+		}
+		seen[x.ID()] = true
 	}
 	for name, p := range map[string]string{"SignIn": c.Pages.SignIn, "SignOut": c.Pages.SignOut, "Error": c.Pages.Error} {
 		if p != "" && (!strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.ContainsAny(p, "\\?#") || hasCtl(p)) {

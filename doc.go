@@ -52,6 +52,14 @@
 // providers (GitHub, Google, any OIDC issuer, any OAuth 2 provider) are in
 // the module github.com/authgate/authgate/providers.
 //
+// Other ways to sign in live in packages of their own and plug in as an
+// [Extension] ([Config.Extensions]): each serves its endpoints under the
+// base path, and finishes through [Auth.CompleteSignIn], which records how
+// the user authenticated ([Session.AMR]) for guards such as
+// [Auth.RequireAMR]. With an [Adapter] ([Config.Adapter]) authgate also
+// remembers users, linked accounts and sessions (docs/architecture.md in
+// the repository shows the layout).
+//
 // # Typed sessions
 //
 // Every type is generic in T, the app's own claims: a struct the app

@@ -82,6 +82,12 @@ var (
 	// is too old. It wraps [ErrUnauthenticated], so handlers that only know
 	// that error treat it as "sign in (again)".
 	ErrFreshAuthRequired = fmt.Errorf("%w: a recent sign-in is required", ErrUnauthenticated)
+
+	// ErrStrongerAuthRequired is passed to [Config.ErrorHandler] (inside a
+	// [*GuardError]) by [Auth.RequireAMR] when the session signed in
+	// without one of the required methods. It wraps [ErrUnauthenticated],
+	// so handlers that only know that error treat it as "sign in (again)".
+	ErrStrongerAuthRequired = fmt.Errorf("%w: a stronger sign-in is required", ErrUnauthenticated)
 )
 
 // GuardError is the error a guard passes to [Config.ErrorHandler]. Err

@@ -152,6 +152,11 @@ func TestSentinels(t *testing.T) {
 					return r
 				})
 		}, []error{authgate.ErrFreshAuthRequired, authgate.ErrUnauthenticated}},
+		{"RequireAMR on a password-only sign-in", func(t *testing.T) error {
+			return guardError(t, func(a *authgate.Auth[claims]) func(http.Handler) http.Handler {
+				return a.RequireAMR("mfa")
+			}, func(a *app) *http.Request { return withUser(a, authgate.User[claims]{ID: "u1"}) })
+		}, []error{authgate.ErrStrongerAuthRequired, authgate.ErrUnauthenticated}},
 		{"SignOutDevice of an id the user does not have", func(t *testing.T) error {
 			a := newApp(t, func(c *authgate.Config[claims]) { c.Adapter = authgatetest.NewMemoryAdapter() })
 			return a.auth.SignOutDevice(httptest.NewRecorder(), withUser(a, authgate.User[claims]{ID: "u1"}), "nope")

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 )
@@ -66,6 +67,34 @@ func (a *Auth[T]) RequireFreshAuth(maxAge time.Duration) func(http.Handler) http
 			return ErrFreshAuthRequired
 		}
 		return nil
+	})
+}
+
+// RequireAMR returns a guard for routes that need a stronger sign-in: it
+// lets a request through only when its session's [Session.AMR] holds one of
+// methods (exact match), such as "mfa" (a second factor, or a passkey with
+// user verification) or "otp". AMR values are RFC 8176's; the sign-in
+// method that authenticated the user sets them (see [SignInMethod.AMR]),
+// and the credentials sign-in sets "pwd".
+//
+// Anonymous requests are refused as by [Auth.RequireAuth]. A session
+// without one of methods is refused through [Config.ErrorHandler] with
+// [ErrStrongerAuthRequired], which wraps [ErrUnauthenticated]: by default
+// browser navigations go to the sign-in page with a callbackUrl back, and
+// other requests get 401. It panics when no method, or an empty one, is
+// given: a programming error caught at start-up.
+func (a *Auth[T]) RequireAMR(methods ...string) func(http.Handler) http.Handler {
+	if len(methods) == 0 || slices.Contains(methods, "") {
+		panic("authgate: RequireAMR needs at least one non-empty method")
+	}
+	methods = slices.Clone(methods)
+	return a.guard(func(s *Session[T]) error {
+		for _, m := range s.AMR() {
+			if slices.Contains(methods, m) {
+				return nil
+			}
+		}
+		return ErrStrongerAuthRequired
 	})
 }
 

@@ -29,7 +29,7 @@ import (
 // updates also need the double-submit CSRF token.
 func (a *Auth[T]) Handler() http.Handler { return a.handler }
 
-func (a *Auth[T]) newHandler() http.Handler {
+func (a *Auth[T]) newHandler(exts []mountedExtension) (http.Handler, error) {
 	mux := http.NewServeMux()
 	b := a.basePath
 	mux.HandleFunc("GET "+b+"/providers", a.serveProviders)
@@ -49,6 +49,9 @@ func (a *Auth[T]) newHandler() http.Handler {
 		mux.HandleFunc("DELETE "+b+"/sessions/{id}", a.serveSignOutDevice)
 		mux.HandleFunc("POST "+b+"/sessions/revoke-others", a.serveSignOutOthers)
 	}
+	if err := a.handleExtensions(mux, exts); err != nil {
+		return nil, err
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		if err := a.cop.Check(r); err != nil {
@@ -59,7 +62,7 @@ func (a *Auth[T]) newHandler() http.Handler {
 			return
 		}
 		mux.ServeHTTP(w, r)
-	})
+	}), nil
 }
 
 // url returns origin + basePath + path, with query pairs (key, value, …)

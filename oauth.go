@@ -188,7 +188,8 @@ func validProviderID(id string) bool {
 }
 
 // providerList answers GET /providers: every provider by id, with
-// credentials when Authorize is set, in NextAuth's shape.
+// credentials when Authorize is set and the extensions that have a type,
+// in NextAuth's shape.
 func (a *Auth[T]) providerList() map[string]any {
 	out := make(map[string]any, len(a.oauth.order)+1)
 	if a.cfg.Authorize != nil {
@@ -201,6 +202,14 @@ func (a *Auth[T]) providerList() map[string]any {
 		out[p.ID()] = map[string]string{
 			"id": p.ID(), "name": p.Name(), "type": "oauth",
 			"signinUrl": a.url("/signin/" + p.ID()), "callbackUrl": a.url("/callback/" + p.ID()),
+		}
+	}
+	for _, e := range a.extensions {
+		if e.Type != "" {
+			out[e.id] = map[string]string{
+				"id": e.id, "name": e.Name, "type": e.Type,
+				"signinUrl": a.url("/signin/" + e.id), "callbackUrl": a.url("/callback/" + e.id),
+			}
 		}
 	}
 	return out

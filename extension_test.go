@@ -1,0 +1,129 @@
+package authgate_test
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/authgate/authgate"
+)
+
+// Tests of the extension seam: an Extension's endpoints are served under
+// the base path like the core's, it is listed in /providers when it has a
+// type, and it signs users in through CompleteSignIn with its AMR, which
+// RequireAMR reads.
+
+// codeExtension is a small sign-in method for the tests: POST
+// /signin/code with the right code signs alice in with AMR ["otp"].
+type codeExtension struct {
+	id     string
+	typ    string
+	routes map[string]http.Handler // extra routes, to test refusals
+	err    error                   // returned by Mount
+	auth   *authgate.Auth[claims]
+}
+
+func (x *codeExtension) ID() string { return x.id }
+
+func (x *codeExtension) Mount(a *authgate.Auth[claims]) (authgate.Endpoints, error) {
+	x.auth = a
+	routes := map[string]http.Handler{"POST /signin/" + x.id: http.HandlerFunc(x.signIn)}
+	for p, h := range x.routes {
+		routes[p] = h
+	}
+	return authgate.Endpoints{Type: x.typ, Name: "A code", Routes: routes}, x.err
+}
+
+func (x *codeExtension) signIn(w http.ResponseWriter, r *http.Request) {
+	if r.PostFormValue("code") != "123456" || r.PostFormValue("csrfToken") != x.auth.CSRFToken(w, r) {
+		http.Error(w, "no", http.StatusUnauthorized)
+		return
+	}
+	u, err := x.auth.CompleteSignIn(w, r, &authgate.User[claims]{ID: "1", Name: "alice", Role: "admin"},
+		authgate.SignInMethod{Account: authgate.Account{Provider: x.id, Type: "code", ProviderAccountID: "1"}, AMR: []string{"otp"}})
+	if err != nil {
+		http.Error(w, "refused", http.StatusForbidden)
+		return
+	}
+	json.NewEncoder(w).Encode(map[string]string{"url": u})
+}
+
+func TestExtensionsAreServedListedAndSignIn(t *testing.T) {
+	t.Parallel()
+	x := &codeExtension{id: "code", typ: "email"}
+	a := newApp(t, func(c *authgate.Config[claims]) { c.Extensions = []authgate.Extension[claims]{x} })
+	mux := http.NewServeMux()
+	mux.Handle("/api/auth/", a.auth.Handler())
+	mux.Handle("/mfa-only", a.auth.RequireAMR("otp")(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("strong"))
+	})))
+	a.h = a.auth.Middleware(mux)
+	c := a.client()
+
+	var providers map[string]map[string]string
+	if err := json.Unmarshal([]byte(c.get("/api/auth/providers").body), &providers); err != nil {
+		t.Fatal(err)
+	}
+	if p := providers["code"]; p["type"] != "email" || p["name"] != "A code" || !strings.HasSuffix(p["signinUrl"], "/api/auth/signin/code") {
+		t.Errorf("/providers lists the extension as %v, want type email, its name and signinUrl", p)
+	}
+
+	if res := c.postForm("/api/auth/signin/code", url.Values{"csrfToken": {c.csrf()}, "code": {"123456"}}, "Sec-Fetch-Site", "cross-site"); res.StatusCode != 403 {
+		t.Errorf("a cross-site POST to the extension: got %d, want 403 as for the core's endpoints", res.StatusCode)
+	}
+	if res := c.get("/mfa-only"); res.StatusCode != 401 {
+		t.Errorf("RequireAMR while anonymous: got %d, want 401", res.StatusCode)
+	}
+	res := c.postForm("/api/auth/signin/code", url.Values{"csrfToken": {c.csrf()}, "code": {"123456"}})
+	if res.StatusCode != 200 || res.Header.Get("X-Content-Type-Options") != "nosniff" {
+		t.Fatalf("the extension's sign-in: got %d %q (nosniff %q), want 200 and nosniff", res.StatusCode, res.body, res.Header.Get("X-Content-Type-Options"))
+	}
+	if res := c.get("/mfa-only"); res.StatusCode != 200 || res.body != "strong" {
+		t.Errorf("RequireAMR(otp) after an otp sign-in: got %d %q, want 200", res.StatusCode, res.body)
+	}
+
+	p := a.client()
+	if res := p.signIn("alice", "alice-password"); !signedIn(res.Response) {
+		t.Fatalf("password sign-in: %d", res.StatusCode)
+	}
+	if res := p.get("/mfa-only"); res.StatusCode != 401 {
+		t.Errorf("RequireAMR(otp) after a password sign-in: got %d, want 401", res.StatusCode)
+	}
+}
+
+func TestNewRefusesBadExtensions(t *testing.T) {
+	t.Parallel()
+	ok := http.NotFoundHandler()
+	for _, tt := range []struct {
+		name string
+		x    *codeExtension
+	}{
+		{"an id that is not valid", &codeExtension{id: "Code!"}},
+		{"the credentials id", &codeExtension{id: "credentials"}},
+		{"a route without a method", &codeExtension{id: "code", routes: map[string]http.Handler{"/x": ok}}},
+		{"a route that is not a path", &codeExtension{id: "code", routes: map[string]http.Handler{"GET x": ok}}},
+		{"a route without a handler", &codeExtension{id: "code", routes: map[string]http.Handler{"GET /x": nil}}},
+		{"a route the core serves", &codeExtension{id: "code", routes: map[string]http.Handler{"GET /session": ok}}},
+		{"a failing Mount", &codeExtension{id: "code", err: errors.New("no key")}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			cfg := newConfig(appURL, newClock())
+			cfg.Extensions = []authgate.Extension[claims]{tt.x}
+			if _, err := authgate.New(cfg); !errors.Is(err, authgate.ErrConfig) {
+				t.Errorf("New: got %v, want ErrConfig", err)
+			}
+		})
+	}
+	t.Run("two extensions with one id", func(t *testing.T) {
+		t.Parallel()
+		cfg := newConfig(appURL, newClock())
+		cfg.Extensions = []authgate.Extension[claims]{&codeExtension{id: "code"}, &codeExtension{id: "code"}}
+		if _, err := authgate.New(cfg); !errors.Is(err, authgate.ErrConfig) {
+			t.Errorf("New: got %v, want ErrConfig", err)
+		}
+	})
+}
