@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -13,6 +15,7 @@ import (
 	"time"
 
 	"github.com/authgate/authgate"
+	"github.com/authgate/authgate/authgatetest"
 	"github.com/authgate/authgate/redisstore"
 	"github.com/authgate/authgate/redisstore/redistest"
 )
@@ -275,6 +278,132 @@ func TestAFoldCoversSessionsSignedInAheadOfItsInstance(t *testing.T) {
 			t.Fatal("another subject's session was refused")
 		}
 	}
+}
+
+// TestASignInAfterAFoldOrCutoffWorksAtOnce is the lifecycle on two
+// instances sharing Redis, one with a clock 10 s ahead: a user past the
+// fold threshold signs out and signs in again at once (in the same second,
+// or with a mark ahead of the instance's clock), and the new session works
+// on the next request, on both instances and after a restart, while every
+// signed-out copy stays refused. The same after the local view's
+// store-wide cutoff.
+func TestASignInAfterAFoldOrCutoffWorksAtOnce(t *testing.T) {
+	srv := redistest.Start(t)
+	c := &clock{}
+	ctx := context.Background()
+	type node struct {
+		auth  *authgate.Auth[struct{}]
+		store *redisstore.RevocationStore
+		local *authgate.MemoryRevocationStore
+	}
+	newNode := func(t *testing.T, prefix string, skew time.Duration, local authgate.MemoryRevocationOptions) node {
+		now := func() time.Time { return c.Now().Add(skew) }
+		local.Now, local.Logger = now, slog.New(slog.DiscardHandler)
+		var n node
+		n.local = authgate.NewMemoryRevocationStore(local)
+		n.store = instance(t, srv, nil, redisstore.RevocationOptions{KeyPrefix: prefix, MaxSessionsPerSubject: 2, Now: now, Local: n.local})
+		auth, err := authgate.New(authgate.Config[struct{}]{
+			Secrets:     []string{"redisstore-fold-test-secret-0123456789"},
+			URL:         "https://app.example",
+			Authorize:   func(context.Context, *authgate.Credentials) (*authgate.User[struct{}], error) { return nil, nil },
+			Hasher:      authgate.BcryptHasher{Cost: 4},
+			Revocations: n.store,
+			Now:         now,
+			Logger:      slog.New(slog.DiscardHandler),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n.auth = auth
+		return n
+	}
+	check := func(n node, cookies []*http.Cookie) error {
+		r := httptest.NewRequest("GET", "https://app.example/", nil)
+		for _, ck := range cookies {
+			r.AddCookie(ck)
+		}
+		_, err := n.auth.Check(r)
+		return err
+	}
+	signOut := func(t *testing.T, n node, cookies []*http.Cookie) {
+		t.Helper()
+		r := httptest.NewRequest("POST", "https://app.example/", nil)
+		for _, ck := range cookies {
+			r.AddCookie(ck)
+		}
+		if err := n.auth.SignOut(httptest.NewRecorder(), r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mint := func(t *testing.T, n node, sub string) []*http.Cookie {
+		return authgatetest.Cookies(t, n.auth, authgate.User[struct{}]{ID: sub})
+	}
+
+	t.Run("fold", func(t *testing.T) {
+		local := authgate.MemoryRevocationOptions{MaxSessionsPerSubject: 2}
+		a, b := newNode(t, "again:", 0, local), newNode(t, "again:", 10*time.Second, local)
+		var copies [][]*http.Cookie
+		for round := range 4 {
+			// Three sign-outs on A, each signed in just before: past two,
+			// Redis folds each into alice's mark. In the first round the
+			// folded session was signed in on B, 10 s ahead of A.
+			for i := range 3 {
+				from := a
+				if round == 0 && i == 2 {
+					from = b
+				}
+				old := mint(t, from, "alice")
+				signOut(t, a, old)
+				copies = append(copies, old)
+			}
+			fresh := mint(t, a, "alice")
+			if err := check(a, fresh); err != nil {
+				t.Fatalf("round %d: the session signed in on A right after the fold: %v", round, err)
+			}
+			if err := check(b, fresh); err != nil {
+				t.Fatalf("round %d: the same session on B: %v", round, err)
+			}
+			signOut(t, a, fresh)
+			copies = append(copies, fresh)
+			c.Advance(5 * time.Second)
+		}
+		fresh := mint(t, a, "alice")
+		restarted := newNode(t, "again:", 0, local)
+		for i, n := range []node{a, b, restarted} {
+			for _, old := range copies {
+				eventually(t, "a signed-out copy is refused", func() bool { return errors.Is(check(n, old), authgate.ErrSessionRevoked) })
+			}
+			if err := check(n, fresh); err != nil {
+				t.Fatalf("the last session, on %s: %v", []string{"A", "B", "a restarted A"}[i], err)
+			}
+		}
+		if keys, err := connect(t, srv.URL()).Keys(ctx, "again:r:u:*").Result(); err != nil || len(keys) != 1 {
+			t.Fatalf("mark keys %q (%v), want alice's fold", keys, err)
+		}
+	})
+
+	t.Run("cutoff", func(t *testing.T) {
+		a := newNode(t, "cutoff:", 0, authgate.MemoryRevocationOptions{MaxSessions: 1, FilterCapacity: 1})
+		var copies [][]*http.Cookie
+		for _, sub := range []string{"u1", "u2", "u3"} {
+			old := mint(t, a, sub)
+			signOut(t, a, old)
+			copies = append(copies, old)
+		}
+		if a.local.Stats().Cutoff.IsZero() {
+			t.Fatal("the local view raised no cutoff")
+		}
+		for _, sub := range []string{"u1", "u4"} {
+			if err := check(a, mint(t, a, sub)); err != nil {
+				t.Fatalf("%s signed in right after the cutoff: %v", sub, err)
+			}
+		}
+		for _, old := range copies {
+			if err := check(a, old); !errors.Is(err, authgate.ErrSessionRevoked) {
+				t.Fatalf("a signed-out copy: %v", err)
+			}
+		}
+	})
 }
 
 func TestRevocationHorizon(t *testing.T) {
