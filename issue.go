@@ -21,7 +21,7 @@ func (a *Auth[T]) runJWT(ctx context.Context, p JWTParams[T]) (*Token[T], error)
 	if a.cfg.Callbacks.JWT == nil {
 		return p.Token, nil
 	}
-	id, auth := p.Token.ID, p.Token.AuthTime
+	id, auth, unknown := p.Token.ID, p.Token.AuthTime, p.Token.unknownAuthTime
 	tok, err := a.cfg.Callbacks.JWT(ctx, p)
 	if err != nil {
 		return nil, fmt.Errorf("%w: jwt (%s): %w", ErrCallback, p.Trigger, err)
@@ -29,7 +29,7 @@ func (a *Auth[T]) runJWT(ctx context.Context, p JWTParams[T]) (*Token[T], error)
 	if tok == nil || tok.Subject == "" {
 		return nil, fmt.Errorf("%w: jwt (%s) returned no token or an empty subject", ErrCallback, p.Trigger)
 	}
-	tok.ID, tok.AuthTime = id, auth
+	tok.ID, tok.AuthTime, tok.unknownAuthTime = id, auth, unknown
 	return tok, nil
 }
 
@@ -111,12 +111,20 @@ func (a *Auth[T]) signInTime(ctx context.Context, subject string, now time.Time)
 }
 
 // encode stamps tok with the current time and encodes it as a session
-// cookie value.
+// cookie value. A token that came without auth_time is encoded without it
+// again, so its sign-in time stays unknown (see sharedDefaults): the time
+// the rules use in its place is an iat, not a sign-in.
 func (a *Auth[T]) encode(ctx context.Context, tok *Token[T]) (string, error) {
 	if err := a.stamp(ctx, tok, a.now()); err != nil {
 		return "", err
 	}
-	v, err := a.codec.Encode(a.sessionCookie, tok)
+	out := tok
+	if tok.unknownAuthTime {
+		cp := *tok
+		cp.AuthTime = 0
+		out = &cp
+	}
+	v, err := a.codec.Encode(a.sessionCookie, out)
 	if err != nil {
 		// The claims type or a custom Codec cannot encode: a programming
 		// error, not bad input.
