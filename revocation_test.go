@@ -33,11 +33,7 @@ func TestRevokedSessionsSignedInAheadStayRevoked(t *testing.T) {
 	}
 	build := func(t *testing.T, opts authgate.MemoryRevocationOptions) setup {
 		var s setup
-		s.a = newApp(t, func(c *authgate.Config[claims]) {
-			opts.Now, opts.MaxAge, opts.Logger = c.Now, c.MaxAge, slog.New(slog.DiscardHandler)
-			s.store = authgate.NewMemoryRevocationStore(opts)
-			c.Revocations = s.store
-		})
+		s.a, s.store = newAppWithStore(t, opts, nil)
 		cfg := newConfig(appURL, s.a.clk)
 		cfg.Now = func() time.Time { return s.a.clk.Now().Add(10 * time.Second) }
 		cfg.Revocations = s.store
@@ -137,11 +133,7 @@ func TestASignInAfterAFoldOrCutoffWorksAtOnce(t *testing.T) {
 	}
 	build := func(t *testing.T, opts authgate.MemoryRevocationOptions) env {
 		var e env
-		e.a = newApp(t, func(c *authgate.Config[claims]) {
-			opts.Now, opts.MaxAge, opts.Logger = c.Now, c.MaxAge, slog.New(slog.DiscardHandler)
-			e.store = authgate.NewMemoryRevocationStore(opts)
-			c.Revocations = e.store
-		})
+		e.a, e.store = newAppWithStore(t, opts, nil)
 		return e
 	}
 	// cycle signs c in as user, checks the next request, and signs out,
@@ -248,10 +240,7 @@ func TestASignInThatWouldBeBornRevokedIsRefused(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	build := func(t *testing.T, markAhead time.Duration) (*app, *authgate.MemoryRevocationStore) {
-		var store *authgate.MemoryRevocationStore
-		a := newApp(t, func(c *authgate.Config[claims]) {
-			store = authgate.NewMemoryRevocationStore(authgate.MemoryRevocationOptions{Now: c.Now, MaxAge: c.MaxAge})
-			c.Revocations = store
+		a, store := newAppWithStore(t, authgate.MemoryRevocationOptions{}, func(c *authgate.Config[claims]) {
 			c.Providers = []authgate.OAuthProvider{newFake("fake")}
 		})
 		// A mark set by an instance whose clock is ahead (or by hand).
@@ -341,11 +330,7 @@ func TestASignInThatWouldBeBornRevokedIsRefused(t *testing.T) {
 	}
 	t.Run("A user who walks their own mark ahead, folding in the same second, is refused, not given a dead cookie", func(t *testing.T) {
 		t.Parallel()
-		var store *authgate.MemoryRevocationStore
-		a := newApp(t, func(c *authgate.Config[claims]) {
-			store = authgate.NewMemoryRevocationStore(authgate.MemoryRevocationOptions{Now: c.Now, MaxAge: c.MaxAge, MaxSessionsPerSubject: 1})
-			c.Revocations = store
-		})
+		a, _ := newAppWithStore(t, authgate.MemoryRevocationOptions{MaxSessionsPerSubject: 1}, nil)
 		// Each fold's mark is at the latest folded session's sign-in
 		// time, which was dated a second past the previous mark: with the
 		// clock standing still, the mark moves a second every two
@@ -371,6 +356,23 @@ func TestASignInThatWouldBeBornRevokedIsRefused(t *testing.T) {
 			c.signOut()
 		}
 	})
+}
+
+// newAppWithStore builds the test app over a memory revocation store
+// configured by opts (the app's clock and MaxAge, a silent logger), then
+// applies edit, if any.
+func newAppWithStore(t *testing.T, opts authgate.MemoryRevocationOptions, edit func(*authgate.Config[claims])) (*app, *authgate.MemoryRevocationStore) {
+	t.Helper()
+	var store *authgate.MemoryRevocationStore
+	a := newApp(t, func(c *authgate.Config[claims]) {
+		opts.Now, opts.MaxAge, opts.Logger = c.Now, c.MaxAge, slog.New(slog.DiscardHandler)
+		store = authgate.NewMemoryRevocationStore(opts)
+		c.Revocations = store
+		if edit != nil {
+			edit(c)
+		}
+	})
+	return a, store
 }
 
 // TestNewRefusesARevocationStoreWithAShortHorizon: a store that forgets
