@@ -146,7 +146,7 @@ func TestCacheNeverAcceptsWhatColdDecodeRejects(t *testing.T) {
 			}, ErrInvalidSession},
 		{"the cached cookie is refused after its session is signed out", cacheAuthOpts{},
 			func(t *testing.T, e *env) (*Auth[struct{}], *http.Cookie) {
-				if err := e.revs.RevokeSession(context.Background(), e.sess.ID(), "u1", e.sess.Expires); err != nil {
+				if err := e.revs.RevokeSession(context.Background(), e.sess.ID(), "u1", e.sess.AuthTime(), e.sess.Expires); err != nil {
 					t.Fatal(err)
 				}
 				return nil, e.cookie

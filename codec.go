@@ -42,11 +42,13 @@ type CodecInfo struct {
 	// then accepts tokens without its own claims, with these defaults: a
 	// token without "aud" belongs to this deployment (the secret, and for
 	// Auth.js the cookie name, already bind it); a token without
-	// "auth_time" counts as signed in at its "iat" for the time rules
-	// (authgate writes that time as auth_time when it re-issues the token,
-	// so it stays fixed from then on), but since the other app moves "iat"
-	// forward at every re-issue, every revocation mark of its subject
-	// ([Auth.SignOutEverywhere]) refuses it, whatever its "iat"; and a
+	// "auth_time" counts as signed in at its "iat" for the idle and
+	// absolute lifetimes, but since the other app moves "iat" forward at
+	// every re-issue, its sign-in time is unknown for everything else:
+	// every revocation mark of its subject ([Auth.SignOutEverywhere])
+	// refuses it, whatever its "iat", [Auth.RequireFreshAuth] never lets it
+	// through ([Session.AuthTime] is zero), and authgate re-issues it
+	// without "auth_time"; and a
 	// session id may be any 1 to 64 characters of the base64url alphabet
 	// (NextAuth's are UUIDs), not only authgate's own 22. A revocation is
 	// kept until the session's absolute end (auth_time + MaxLifetime), not

@@ -98,7 +98,10 @@ func (a *Auth[T]) setDevice(ctx context.Context, w http.ResponseWriter, account,
 	if id == "" {
 		id = randomToken()[:sessionIDLen]
 	}
-	issued := a.signInTime(ctx, subject, a.now())
+	issued, err := a.signInTime(ctx, subject, a.now())
+	if err != nil {
+		return // no time a token would not be born revoked: the browser stays a stranger
+	}
 	v, err := a.deviceCodec.Encode(a.deviceCookie, deviceToken{Account: account, Subject: subject, ID: id, Issued: issued})
 	if err != nil || len(v) > maxDeviceCookie {
 		return // the sign-in stands; the browser stays a stranger

@@ -109,7 +109,7 @@ func (a *Auth[T]) liveSessions(ctx context.Context, subject string) ([]AdapterSe
 // too. With database sessions a revocation lives only as long as a cache
 // may serve the deleted row, so that takes many within a minute.
 func (a *Auth[T]) endSession(ctx context.Context, subject string, x AdapterSession) error {
-	if err := a.cfg.Revocations.RevokeSession(ctx, x.ID, subject, a.revocationExpiry(&Token[T]{AuthTime: x.Created.Unix()}, a.now())); err != nil {
+	if err := a.cfg.Revocations.RevokeSession(ctx, x.ID, subject, x.Created, a.revocationExpiry(&Token[T]{AuthTime: x.Created.Unix()}, a.now())); err != nil {
 		return fmt.Errorf("%w: revoke session: %w", ErrStore, err)
 	}
 	if err := a.cfg.Adapter.DeleteSession(ctx, subject, x.ID); err != nil && !errors.Is(err, ErrNotFound) {

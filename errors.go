@@ -55,7 +55,10 @@ var (
 	// store's own error. [Auth.Check] returns it when the store could not
 	// say whether a session is revoked (a fault: the request was refused,
 	// the cookie kept), [Auth.SignOut] and [Auth.SignOutEverywhere] when a
-	// revocation could not be stored. A [Limiter] that fails is not
+	// revocation could not be stored, [Auth.SignIn] and
+	// [Auth.NewSessionCookies] when a new session could not be dated (the
+	// store failed, or a revocation mark covers every sign-in time up to
+	// 15 s ahead). A [Limiter] that fails is not
 	// returned by any method: the sign-in it was asked about is answered
 	// 503 (error=Busy) and the fault logged.
 	ErrStore = errors.New("authgate: store failed")
@@ -137,8 +140,9 @@ const (
 	// [Limiter] refuses a sign-in.
 	CodeTooManyAttempts = "TooManyAttempts"
 	// CodeBusy comes with 503 when the server cannot answer now: with
-	// Retry-After when the password checks are saturated or the [Limiter]
-	// failed, and as GET and POST /session's {"error":"Busy"} when a store
+	// Retry-After when the password checks are saturated, the [Limiter]
+	// failed or a new session could not be dated (see [Auth.SignIn]), and
+	// as GET and POST /session's {"error":"Busy"} when a store
 	// or callback fault kept the session from being checked (the cookie is
 	// kept).
 	CodeBusy = "Busy"

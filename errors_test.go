@@ -71,10 +71,25 @@ func TestSentinels(t *testing.T) {
 			return err
 		}, []error{authgate.ErrSessionRevoked}},
 		{"Check with a store that cannot be read", func(t *testing.T) error {
-			a := newApp(t, withFailingStore(true))
-			_, err := a.auth.Check(withUser(a, authgate.User[claims]{ID: "u1"}))
+			r := withUser(newApp(t, nil), authgate.User[claims]{ID: "u1"}) // minted while the store worked
+			_, err := newApp(t, withFailingStore(true)).auth.Check(r)
 			return err
 		}, []error{authgate.ErrStore, errStoreDown}},
+		{"SignIn with a store that cannot be read", func(t *testing.T) error {
+			return newApp(t, withFailingStore(true)).auth.SignIn(httptest.NewRecorder(), request("POST", "/"), &authgate.User[claims]{ID: "u1"})
+		}, []error{authgate.ErrStore, errStoreDown}},
+		{"NewSessionCookies under a revocation mark more than 15 s ahead", func(t *testing.T) error {
+			var store *authgate.MemoryRevocationStore
+			a := newApp(t, func(c *authgate.Config[claims]) {
+				store = authgate.NewMemoryRevocationStore(authgate.MemoryRevocationOptions{Now: c.Now})
+				c.Revocations = store
+			})
+			if err := store.RevokeUser(ctx, "u1", a.clk.Now().Add(16*time.Second)); err != nil {
+				t.Fatal(err)
+			}
+			_, err := a.auth.NewSessionCookies(ctx, &authgate.User[claims]{ID: "u1"})
+			return err
+		}, []error{authgate.ErrStore}},
 		{"NewSessionCookies past MaxCookieChunks", func(t *testing.T) error {
 			a := newApp(t, func(c *authgate.Config[claims]) {
 				c.MaxCookieChunks = 1

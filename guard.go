@@ -54,7 +54,11 @@ func (a *Auth[T]) RequireRole(roles ...string) func(http.Handler) http.Handler {
 // with [ErrFreshAuthRequired], which wraps [ErrUnauthenticated]: by default
 // browser navigations go to the sign-in page with a callbackUrl back, and
 // other requests get 401. Sign-in times have one-second resolution and are
-// rounded down, so the check errs on the side of asking again.
+// rounded down, so the check errs on the side of asking again. A session
+// whose sign-in time is unknown ([Session.AuthTime] is zero: a token
+// another app minted without "auth_time", see [CodecInfo.Shared]) is never
+// fresh: its "iat" moves forward whenever that app re-issues it, so it
+// would always look freshly signed in.
 //
 // It panics when maxAge is not positive: a programming error caught at
 // start-up.
@@ -63,7 +67,7 @@ func (a *Auth[T]) RequireFreshAuth(maxAge time.Duration) func(http.Handler) http
 		panic("authgate: RequireFreshAuth needs a positive maxAge")
 	}
 	return a.guard(func(s *Session[T]) error {
-		if a.now().Sub(s.AuthTime()) > maxAge {
+		if s.AuthTime().IsZero() || a.now().Sub(s.AuthTime()) > maxAge {
 			return ErrFreshAuthRequired
 		}
 		return nil

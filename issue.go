@@ -22,7 +22,7 @@ func (a *Auth[T]) runJWT(ctx context.Context, p JWTParams[T]) (*Token[T], error)
 	if a.cfg.Callbacks.JWT == nil {
 		return p.Token, nil
 	}
-	id, auth, amr := p.Token.ID, p.Token.AuthTime, p.Token.AMR
+	id, auth, amr, unknown := p.Token.ID, p.Token.AuthTime, p.Token.AMR, p.Token.unknownAuthTime
 	tok, err := a.cfg.Callbacks.JWT(ctx, p)
 	if err != nil {
 		if p.Trigger != TriggerSignIn && errors.Is(err, ErrSessionRevoked) {
@@ -33,45 +33,102 @@ func (a *Auth[T]) runJWT(ctx context.Context, p JWTParams[T]) (*Token[T], error)
 	if tok == nil || tok.Subject == "" {
 		return nil, fmt.Errorf("%w: jwt (%s) returned no token or an empty subject", ErrCallback, p.Trigger)
 	}
-	tok.ID, tok.AuthTime, tok.AMR = id, auth, amr
+	tok.ID, tok.AuthTime, tok.AMR, tok.unknownAuthTime = id, auth, amr, unknown
 	return tok, nil
 }
 
 // stamp sets the registered claims of tok for an issue at now: a fresh
 // session id and sign-in time when the token is new, and the issue and
-// expiry times, which never pass the absolute lifetime.
-func (a *Auth[T]) stamp(ctx context.Context, tok *Token[T], now time.Time) {
+// expiry times, which never pass the absolute lifetime. It fails only when
+// a new session cannot be dated (signInTime).
+func (a *Auth[T]) stamp(ctx context.Context, tok *Token[T], now time.Time) error {
 	if tok.ID == "" {
 		tok.ID = newSessionID()
 	}
 	if tok.AuthTime == 0 {
-		tok.AuthTime = a.signInTime(ctx, tok.Subject, now)
+		t, err := a.signInTime(ctx, tok.Subject, now)
+		if err != nil {
+			return err
+		}
+		tok.AuthTime = t
 	}
 	tok.IssuedAt = max(now.Unix(), tok.AuthTime)
 	tok.ExpiresAt = min(tok.IssuedAt+int64(a.cfg.MaxAge/time.Second), tok.AuthTime+int64(a.cfg.MaxLifetime/time.Second))
 	tok.Audience = a.audience
+	return nil
 }
 
-// signInTime is the auth_time of a session signed in at now. Sign-in
-// times have one-second resolution and [Auth.SignOutEverywhere] revokes
-// its whole second (failing closed), so a session minted after such a call
-// but in the same second would be born revoked: a password change that
-// keeps the current device signed in would sign it out. Such a session is
-// dated one second later instead, well within the clock-skew tolerance;
-// sessions signed in before the call keep their time and stay revoked.
-func (a *Auth[T]) signInTime(ctx context.Context, subject string, now time.Time) int64 {
-	t := now.Unix()
-	if revoked, err := a.cfg.Revocations.Revoked(ctx, "", subject, time.Unix(t, 0)); err == nil && revoked {
-		return t + 1
+// errSignInAhead refuses a sign-in that could only be dated further ahead
+// of the clock than a token's iat is accepted (signInTime).
+var errSignInAhead = fmt.Errorf("%w: a revocation mark or cutoff covers every sign-in time up to %v ahead of the clock", ErrStore, clockSkew)
+
+// signInTime is the auth_time of a new session of subject at now: now's
+// second, or the first second after the revocation mark or cutoff that
+// covers it, so that no session is born revoked. Sign-in times have
+// one-second resolution and a mark covers its whole second (failing
+// closed), so a session signed in during the second of
+// [Auth.SignOutEverywhere] (a password change that keeps the current
+// device signed in) is dated a second later; a mark a store placed when
+// folding revoked sessions, or a cutoff, may be a few seconds ahead, at the
+// sign-in time of a session minted by an instance whose clock is ahead.
+// The date stays within clockSkew of now, as checkToken requires of iat;
+// a mark further ahead refuses the sign-in (errSignInAhead) rather than
+// issuing a cookie that is revoked already. So does a store that cannot
+// answer (ErrStore), under which the session could not be used either.
+//
+// The store answers for an empty session id from its marks and cutoff
+// alone, which is monotonic in the sign-in time (see [RevocationStore]),
+// so the first free second is found by bisection: one lookup when nothing
+// covers now, at most six otherwise.
+func (a *Auth[T]) signInTime(ctx context.Context, subject string, now time.Time) (int64, error) {
+	covered := func(sec int64) (bool, error) {
+		revoked, err := a.cfg.Revocations.Revoked(ctx, "", subject, time.Unix(sec, 0))
+		if err != nil {
+			return false, fmt.Errorf("%w: date a sign-in: %w", ErrStore, err)
+		}
+		return revoked, nil
 	}
-	return t
+	lo := now.Unix()
+	if c, err := covered(lo); err != nil || !c {
+		return lo, err
+	}
+	hi := lo + int64(clockSkew/time.Second)
+	if c, err := covered(hi); err != nil || c {
+		if err == nil {
+			err = errSignInAhead
+		}
+		return 0, err
+	}
+	for hi-lo > 1 { // covered(lo), not covered(hi)
+		mid := lo + (hi-lo)/2
+		c, err := covered(mid)
+		if err != nil {
+			return 0, err
+		}
+		if c {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return hi, nil
 }
 
 // encode stamps tok with the current time and encodes it as a session
-// cookie value.
+// cookie value. A token that came without auth_time is encoded without it
+// again, so its sign-in time stays unknown (see sharedDefaults): the time
+// the rules use in its place is an iat, not a sign-in.
 func (a *Auth[T]) encode(ctx context.Context, tok *Token[T]) (string, error) {
-	a.stamp(ctx, tok, a.now())
-	v, err := a.codec.Encode(a.sessionCookie, tok)
+	if err := a.stamp(ctx, tok, a.now()); err != nil {
+		return "", err
+	}
+	out := tok
+	if tok.unknownAuthTime {
+		cp := *tok
+		cp.AuthTime = 0
+		out = &cp
+	}
+	v, err := a.codec.Encode(a.sessionCookie, out)
 	if err != nil {
 		// The claims type or a custom Codec cannot encode: a programming
 		// error, not bad input.
@@ -124,8 +181,8 @@ func (a *Auth[T]) reissue(ctx context.Context, tok *Token[T], trigger Trigger, d
 // [Auth.SignIn], which also clears stale cookies and rotates the CSRF
 // token. Usually it returns one cookie; large sessions are chunked. It
 // returns an error wrapping [ErrInvalidUser], [ErrCallback],
-// [ErrSessionTooLarge], [ErrConfig] or, with [Config.Adapter], [ErrStore]
-// (the session could not be stored).
+// [ErrSessionTooLarge], [ErrConfig], or [ErrStore] when the session cannot
+// be dated (as for [Auth.SignIn]) or, with [Config.Adapter], stored.
 func (a *Auth[T]) NewSessionCookies(ctx context.Context, u *User[T]) ([]*http.Cookie, error) {
 	if u == nil || u.ID == "" {
 		return nil, fmt.Errorf("%w: no ID", ErrInvalidUser)

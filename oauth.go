@@ -451,8 +451,10 @@ func (a *Auth[T]) serveOAuthCallback(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, a.url("/error", "error", CodeAccessDenied), http.StatusFound)
 	case errors.Is(err, errNotLinked):
 		http.Redirect(w, r, a.url("/error", "error", CodeOAuthAccountNotLinked), http.StatusFound)
-	case errors.Is(err, ErrStore):
-		http.Redirect(w, r, a.url("/error", "error", CodeBusy), http.StatusFound)
+	case errors.Is(err, ErrStore): // the new session could not be dated or stored
+		w.Header().Set("Retry-After", "1")
+		a.renderPage(w, http.StatusServiceUnavailable, pageData{Kind: "error", Title: "Error",
+			Message: signInMessages[CodeBusy], Action: a.url("/error", "error", CodeBusy)})
 	case err != nil:
 		http.Redirect(w, r, a.url("/error", "error", CodeConfiguration), http.StatusFound)
 	case redirect != "":

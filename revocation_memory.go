@@ -29,17 +29,11 @@ const DefaultRevocationsPerSubject = 16
 // longer ones are stored as their SHA-256, so every entry has a bounded size.
 const maxRevocationKey = 64
 
-// foldMargin is how far after the store's clock a revoked session may have
-// signed in: its iat (and so its auth_time) may be clockSkew ahead of the
-// clock of the instance that checked it, and that instance's clock, when
-// the store is the local view of a shared one, clockSkew ahead of this
-// store's. A mark or cutoff that replaces exact entries is placed this far
-// after the time of their revocation, so it covers every session they
-// stand for (failing closed for sessions signed in during the margin).
-const foldMargin = 2 * clockSkew
-
-// retainSlack is how long past MaxLifetime an entry may be kept: the
-// margins above, and a store clock behind the checking instance's.
+// retainSlack is how long past MaxLifetime after a sign-in time a mark or
+// cutoff is kept, and the longest an entry is kept past now +
+// MaxLifetime: the checking instance's clock may be behind the store's,
+// so a session may still be accepted there a little after its absolute
+// end by this store's clock.
 const retainSlack = 4 * clockSkew
 
 // MemoryRevocationOptions configures [NewMemoryRevocationStore]. The zero
@@ -53,16 +47,15 @@ type MemoryRevocationOptions struct {
 	// MaxSessionsPerSubject bounds how many revoked sessions of one
 	// subject are remembered exactly. Revoking one more folds them all
 	// into a mark for that subject, as [MemoryRevocationStore.RevokeUser]
-	// 30 seconds after the time of the revocation (a revoked session may
-	// carry a sign-in time up to that far ahead of this store's clock: the
-	// clock-skew allowance of 15 s for a token's iat, and 15 s between
-	// instances): every session of the subject signed in until then ends,
-	// those of every other subject are untouched. An account that signs in
-	// and out over and over therefore holds at most this many entries and
-	// one mark, and only ever signs itself out. A legitimate user meets it
-	// only by signing out more than this many times within MaxAge (their
-	// sessions signed in before the last sign-out, or in the 30 seconds
-	// after it, then end too). The default is
+	// at the latest sign-in time among them: every session of the subject
+	// signed in until then ends, those of every other subject are
+	// untouched, and a session signed in after it is not affected (authgate
+	// dates a sign-in during the mark's second one second later). An
+	// account that signs in and out over and over therefore holds at most
+	// this many entries and one mark, and only ever signs itself out. A
+	// legitimate user meets it only by signing out more than this many
+	// times within MaxAge; their other sessions signed in before the
+	// latest of the folded ones then end too. The default is
 	// [DefaultRevocationsPerSubject].
 	MaxSessionsPerSubject int
 	// FilterCapacity bounds how many revoked sessions the filter holds
@@ -82,10 +75,11 @@ type MemoryRevocationOptions struct {
 	// [DefaultMaxAge].
 	MaxAge time.Duration
 	// MaxLifetime is the absolute session lifetime ([Config.MaxLifetime])
-	// the store serves, its [MemoryRevocationStore.Horizon]: a user's mark
-	// is forgotten this long (plus a minute of clock allowances) after its
-	// time, when every session it could revoke has expired anyway, and no
-	// revoked session is remembered longer than that past its revocation.
+	// the store serves, its [MemoryRevocationStore.Horizon]: a mark or
+	// cutoff is forgotten this long (plus a minute of clock allowances)
+	// after its time, when every session it could revoke has expired
+	// anyway, and no revoked session is remembered longer than that past
+	// its revocation.
 	// [New] refuses a store whose MaxLifetime is shorter than the
 	// Config's. The default is [DefaultMaxLifetime].
 	MaxLifetime time.Duration
@@ -107,7 +101,8 @@ type MemoryRevocationOptions struct {
 //     them per subject and MaxSessions in all;
 //   - per-subject marks "sessions signed in at or before T are invalid",
 //     kept for MaxLifetime after T, set by RevokeUser and by folding a
-//     subject's exact entries when it has too many;
+//     subject's exact entries when it has too many (T is then the latest
+//     sign-in time among them);
 //   - a filter of revoked session ids that no longer fit in the exact
 //     table (the ones that expire first move there): a cuckoo filter with
 //     expiring entries, whose false positives (at most 9/(2^24-1), about
@@ -115,10 +110,12 @@ type MemoryRevocationOptions struct {
 //   - a store-wide cutoff, the last resort: when the filter is full too,
 //     or the mark table is full, the revocation that expires first is
 //     replaced by refusing every session signed in at or before its time
-//     (for a revoked session, 30 seconds after its revocation, as for a
-//     fold). Raising it is logged at level ERROR with event
-//     "revocation_cutoff", at most once a minute (attribute "raises"
-//     counts the raises the line stands for).
+//     (a revoked session's sign-in time, or a mark's). The filter keeps
+//     every id it takes until it expires (it refuses new ones rather than
+//     evicting), so the cutoff only ever stands for exact entries and
+//     marks, whose times are known. Raising it is logged at level ERROR
+//     with event "revocation_cutoff", at most once a minute (attribute
+//     "raises" counts the raises the line stands for).
 //
 // A revocation is never forgotten before it expires, so a signed-out
 // session is never revived. One account signing in and out over and over
@@ -149,7 +146,9 @@ type MemoryRevocationStore struct {
 	sessQ    expiryHeap
 	userQ    expiryHeap
 	filter   *cuckoo.Filter // nil until the exact table first overflows
-	cutoff   int64          // sessions signed in at or before are revoked; 0: none
+	cutoff   int64          // with hasCutoff, sessions signed in at or before are revoked
+
+	hasCutoff bool
 
 	cutoffLogged int64 // when raising the cutoff was last logged; 0: never
 	cutoffRaises int   // raises since then
@@ -162,9 +161,9 @@ const cutoffLogEvery = time.Minute
 var _ RevocationStore = (*MemoryRevocationStore)(nil)
 
 // revocation is one entry: at is the latest sign-in time it covers (for a
-// session, foldMargin after its revocation; for a user, the mark); until
-// is when it may be forgotten. Times are Unix nanoseconds (see nanos),
-// which keeps entries small.
+// session, its own sign-in time; for a user, the mark); until is when it
+// may be forgotten. Times are Unix nanoseconds (see nanos), which keeps
+// entries small.
 type revocation struct {
 	at, until int64
 }
@@ -235,18 +234,23 @@ func NewMemoryRevocationStore(opts MemoryRevocationOptions) *MemoryRevocationSto
 	return s
 }
 
-// RevokeSession remembers sessionID of subject as revoked until expires,
-// and at least MaxAge (plus the allowed clock skew) past now: every cookie
-// of the session was issued by now, so none outlives that, whatever the
-// expiry of the copy that signed out. No session outlives MaxLifetime, so
-// no entry is kept longer than that (plus a minute of clock allowances)
-// past now. When subject already has MaxSessionsPerSubject revoked
-// sessions, they and this one are folded into a mark for subject 30
-// seconds after now. It never returns an error.
-func (s *MemoryRevocationStore) RevokeSession(ctx context.Context, sessionID, subject string, expires time.Time) error {
+// RevokeSession remembers sessionID of subject, signed in at authTime, as
+// revoked until expires, and at least MaxAge (plus the allowed clock skew)
+// past now: every cookie of the session was issued by now, so none
+// outlives that, whatever the expiry of the copy that signed out. No
+// session outlives MaxLifetime, so no entry is kept longer than that (plus
+// a minute of clock allowances) past now. When subject already has
+// MaxSessionsPerSubject revoked sessions, they and this one are folded
+// into a mark for subject at the latest of their sign-in times. A zero
+// authTime (unknown) counts as now for that mark. It never returns an
+// error.
+func (s *MemoryRevocationStore) RevokeSession(ctx context.Context, sessionID, subject string, authTime, expires time.Time) error {
 	t := s.now()
 	now := nanos(t)
-	covers := nanos(t.Add(foldMargin))
+	at := now
+	if !authTime.IsZero() {
+		at = nanos(authTime)
+	}
 	key, sub := revocationKey(sessionID), revocationKey(subject)
 	until := max(nanos(expires), nanos(t.Add(s.maxAge+clockSkew)))
 	until = min(until, nanos(t.Add(s.maxLifetime+retainSlack)))
@@ -267,23 +271,24 @@ func (s *MemoryRevocationStore) RevokeSession(ctx context.Context, sessionID, su
 			heap.Push(&s.sessQ, expiryItem{key: key, until: until})
 		}
 		// A cutoff that replaces the entry must cover every session it
-		// stands for, including one signed in after the first revocation.
-		old.at = max(old.at, covers)
+		// stands for.
+		old.at = max(old.at, at)
 		s.sessions[key] = old
 		compact(s.sessions, &s.sessQ)
 		return nil
 	}
 	if held := s.subjects[sub]; len(held) >= s.perSubject {
-		// Every session revoked so far signed in no later than foldMargin
-		// after its revocation, so no later than covers: the mark covers
-		// them and this one.
+		// The mark covers exactly the sessions it replaces: it is at the
+		// latest of their sign-in times.
 		for _, k := range held {
+			at = max(at, s.sessions[k].at)
 			delete(s.sessions, k)
 		}
 		delete(s.subjects, sub)
-		s.markLocked(ctx, sub, covers, nanos(t.Add(foldMargin+s.maxLifetime+retainSlack)))
+		s.markLocked(ctx, sub, at, markUntil(at, s.maxLifetime))
 		s.log.LogAttrs(ctx, slog.LevelWarn, "authgate: revoked sessions folded into a per-subject mark",
-			slog.String("event", "revocation_fold"), slog.String("sub", subject), slog.Int("sessions", len(held)+1))
+			slog.String("event", "revocation_fold"), slog.String("sub", subject), slog.Int("sessions", len(held)+1),
+			slog.Time("signed_in_until", time.Unix(0, at)))
 		return nil
 	}
 	for len(s.sessions) >= s.maxSessions && s.sessQ.Len() > 0 {
@@ -293,23 +298,35 @@ func (s *MemoryRevocationStore) RevokeSession(ctx context.Context, sessionID, su
 			continue // stale item
 		}
 		s.dropSessionLocked(it.key, victim)
-		s.spillLocked(ctx, t, it.key, victim)
+		s.spillLocked(ctx, now, it.key, victim)
 	}
-	s.sessions[key] = sessionRevocation{revocation{at: covers, until: until}, sub}
+	s.sessions[key] = sessionRevocation{revocation{at: at, until: until}, sub}
 	s.subjects[sub] = append(s.subjects[sub], key)
 	heap.Push(&s.sessQ, expiryItem{key: key, until: until})
 	compact(s.sessions, &s.sessQ)
 	return nil
 }
 
+// markUntil is when a mark or cutoff at at may be forgotten: every session
+// it covers signed in by at, so has passed its absolute lifetime by then
+// (with the clock allowances). An entry revoked with an unknown sign-in
+// time counts as signed in at its revocation, and is kept no longer than
+// that either.
+func markUntil(at int64, maxLifetime time.Duration) int64 {
+	if at > math.MaxInt64-int64(maxLifetime+retainSlack) {
+		return math.MaxInt64
+	}
+	return at + int64(maxLifetime+retainSlack)
+}
+
 // spillLocked moves an exact entry evicted from the full table into the
 // filter, or, when the filter cannot take it, raises the cutoff to the
-// latest sign-in time the entry covers.
-func (s *MemoryRevocationStore) spillLocked(ctx context.Context, t time.Time, key string, r sessionRevocation) {
+// entry's sign-in time.
+func (s *MemoryRevocationStore) spillLocked(ctx context.Context, now int64, key string, r sessionRevocation) {
 	if s.filter == nil {
 		s.filter = cuckoo.New(cuckoo.Options{Capacity: s.filterCap, Horizon: s.maxLifetime + retainSlack})
 	}
-	err := s.filter.Add(key, r.until, nanos(t))
+	err := s.filter.Add(key, r.until, now)
 	if err == nil {
 		return
 	}
@@ -319,10 +336,10 @@ func (s *MemoryRevocationStore) spillLocked(ctx context.Context, t time.Time, ke
 // raiseCutoffLocked refuses every session signed in at or before at: the
 // last resort, which trades sessions for memory without reviving any.
 func (s *MemoryRevocationStore) raiseCutoffLocked(ctx context.Context, at int64, reason string) {
-	if at <= s.cutoff {
+	if s.hasCutoff && at <= s.cutoff {
 		return
 	}
-	s.cutoff = at
+	s.cutoff, s.hasCutoff = at, true
 	s.cutoffRaises++
 	now := nanos(s.now())
 	if s.cutoffLogged != 0 && now-s.cutoffLogged < int64(cutoffLogEvery) {
@@ -373,7 +390,8 @@ func (s *MemoryRevocationStore) unlistLocked(key, subject string) {
 func (s *MemoryRevocationStore) RevokeUser(ctx context.Context, subject string, before time.Time) error {
 	now := nanos(s.now())
 	key := revocationKey(subject)
-	at, until := nanos(before), nanos(before.Add(s.maxLifetime+retainSlack))
+	at := nanos(before)
+	until := markUntil(at, s.maxLifetime)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.pruneLocked(now)
@@ -385,16 +403,17 @@ func (s *MemoryRevocationStore) RevokeUser(ctx context.Context, subject string, 
 	return nil
 }
 
-// markLocked sets subject key's mark to at unless it is already later,
-// evicting (and raising the cutoff for) the mark that expires first when
-// the table is full.
+// markLocked sets subject key's mark to at unless it is already later
+// (keeping the later until of the two), evicting (and raising the cutoff
+// for) the mark that expires first when the table is full.
 func (s *MemoryRevocationStore) markLocked(ctx context.Context, key string, at, until int64) {
 	old, ok := s.users[key]
-	if ok && at <= old.at {
+	if ok && at <= old.at && until <= old.until {
 		return
 	}
 	if ok {
-		until = max(until, old.until) // the stale heap item is skipped when popped
+		// The stale heap item is skipped when popped.
+		at, until = max(at, old.at), max(until, old.until)
 	}
 	for !ok && len(s.users) >= s.maxUsers && s.userQ.Len() > 0 {
 		it := heap.Pop(&s.userQ).(expiryItem)
@@ -419,7 +438,7 @@ func (s *MemoryRevocationStore) Revoked(_ context.Context, sessionID, subject st
 	sid, sub, auth := revocationKey(sessionID), revocationKey(subject), nanos(authTime)
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	if s.cutoff != 0 && auth <= s.cutoff {
+	if s.hasCutoff && auth <= s.cutoff {
 		return true, nil
 	}
 	if _, ok := s.sessions[sid]; ok {
@@ -467,7 +486,7 @@ func (s *MemoryRevocationStore) Stats() MemoryRevocationStats {
 	if s.filter != nil {
 		st.Filtered, st.FilterBytes = s.filter.Len(), s.filter.SizeBytes()
 	}
-	if s.cutoff != 0 {
+	if s.hasCutoff {
 		st.Cutoff = time.Unix(0, s.cutoff)
 	}
 	return st
@@ -487,8 +506,8 @@ func (s *MemoryRevocationStore) pruneLocked(now int64) {
 			delete(s.users, it.key)
 		}
 	}
-	if s.cutoff != 0 && s.cutoff <= now-int64(s.maxLifetime+retainSlack) {
-		s.cutoff = 0 // every session it refuses is past its lifetime
+	if s.hasCutoff && markUntil(s.cutoff, s.maxLifetime) <= now {
+		s.cutoff, s.hasCutoff = 0, false // every session it refuses is past its lifetime
 	}
 }
 

@@ -34,6 +34,8 @@ type Token[T any] struct {
 	// ExpiresAt is IssuedAt + MaxAge, capped by AuthTime + MaxLifetime.
 	ExpiresAt int64 `json:"exp"`
 	// AuthTime is when the user signed in; re-issues carry it unchanged.
+	// A token another app minted without it ([CodecInfo.Shared]) holds its
+	// IssuedAt here for the time rules, and is re-issued without it.
 	AuthTime int64 `json:"auth_time"`
 	// Audience binds the token to its purpose and to this deployment.
 	Audience string `json:"aud"`
@@ -44,7 +46,9 @@ type Token[T any] struct {
 
 	// unknownAuthTime marks a token another app minted without auth_time
 	// (see sharedDefaults): AuthTime is its iat, which that app moves at
-	// every re-issue, so every revocation mark of the subject covers it.
+	// every re-issue, so every revocation mark of the subject covers it,
+	// its Session has no AuthTime (never fresh), and authgate re-issues it
+	// without auth_time.
 	unknownAuthTime bool
 }
 
@@ -94,7 +98,10 @@ func (u *SessionUser) HasRole(roles ...string) bool {
 func (s *Session[T]) ID() string { return s.id }
 
 // AuthTime returns when the user signed in (not when the cookie was last
-// re-issued). [Auth.RequireFreshAuth] reads it.
+// re-issued). [Auth.RequireFreshAuth] reads it. It is the zero time when
+// the sign-in time is unknown: the token was minted by another app without
+// "auth_time" ([CodecInfo.Shared]), whose "iat" says only when that app
+// last re-issued it.
 func (s *Session[T]) AuthTime() time.Time { return s.authTime }
 
 // IssuedAt returns when the session cookie was last issued.
@@ -134,8 +141,13 @@ func (s *Session[T]) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// newSession builds the default session from a verified token.
+// newSession builds the default session from a verified token; its
+// sign-in time is unknown (zero) when the token came without auth_time.
 func newSession[T any](tok *Token[T]) *Session[T] {
+	var authTime time.Time
+	if !tok.unknownAuthTime {
+		authTime = time.Unix(tok.AuthTime, 0)
+	}
 	return &Session[T]{
 		User: SessionUser{
 			ID:    tok.Subject,
@@ -148,7 +160,7 @@ func newSession[T any](tok *Token[T]) *Session[T] {
 		Expires:  time.Unix(tok.ExpiresAt, 0).UTC(),
 		Claims:   tok.Claims,
 		id:       tok.ID,
-		authTime: time.Unix(tok.AuthTime, 0),
+		authTime: authTime,
 		issuedAt: time.Unix(tok.IssuedAt, 0),
 		amr:      tok.AMR,
 	}

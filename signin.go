@@ -128,7 +128,7 @@ func (a *Auth[T]) signIn(w http.ResponseWriter, r *http.Request, b body) signInR
 	switch {
 	case errors.Is(err, ErrAccessDenied):
 		return signInResult{status: http.StatusForbidden, url: a.url("/error", "error", CodeAccessDenied)}
-	case errors.Is(err, ErrStore):
+	case errors.Is(err, ErrStore): // the new session could not be dated or stored
 		return busy
 	case err != nil:
 		return signInResult{status: http.StatusInternalServerError, url: a.url("/error", "error", CodeConfiguration)}
@@ -151,9 +151,15 @@ func (a *Auth[T]) signIn(w http.ResponseWriter, r *http.Request, b body) signInR
 // When the SignIn callback denies the user, or answers [RedirectTo], no
 // session is set and the error wraps [ErrAccessDenied]. Other errors wrap
 // [ErrInvalidUser] (nil user or empty ID), [ErrCallback],
-// [ErrSessionTooLarge], [ErrConfig] or, with [Config.Adapter], [ErrStore]
-// (the session could not be stored). [Auth.CompleteSignIn] does the same
-// for an extension that also says how the user authenticated.
+// [ErrSessionTooLarge], [ErrConfig], or [ErrStore]: the
+// [RevocationStore] could not say whether the new session would be born
+// revoked, or a revocation mark of the user (or the store's cutoff) covers
+// every sign-in time up to 15 s ahead of the clock, so the session would
+// be refused at once; or, with [Config.Adapter], the session could not be
+// stored. authgate's own sign-in routes answer that 503 (error=Busy) with
+// Retry-After; an app should ask the user to try again shortly.
+// [Auth.CompleteSignIn] does the same for an extension that also says how
+// the user authenticated.
 func (a *Auth[T]) SignIn(w http.ResponseWriter, r *http.Request, user *User[T]) error {
 	redirect, err := a.signInUser(w, r, user, signInVia[T]{}, []slog.Attr{slog.String("addr", a.clientAddr(r))})
 	if err == nil && redirect != "" {
@@ -186,7 +192,8 @@ type signInVia[T any] struct {
 // the log. It returns the
 // SignIn callback's redirect (then no session was set), or an error
 // wrapping ErrAccessDenied, ErrInvalidUser, ErrCallback,
-// ErrSessionTooLarge or ErrConfig; every outcome is logged.
+// ErrSessionTooLarge, ErrConfig or ErrStore (signInTime, the adapter);
+// every outcome is logged.
 func (a *Auth[T]) signInUser(w http.ResponseWriter, r *http.Request, user *User[T], via signInVia[T], attrs []slog.Attr) (redirect string, err error) {
 	ctx := r.Context()
 	log := func(level slog.Level, msg, event, reason string) {

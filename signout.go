@@ -47,8 +47,9 @@ func (a *Auth[T]) SignOut(w http.ResponseWriter, r *http.Request) error {
 		// Another copy of this cookie (a thief's) may have been re-issued
 		// later than this one and expire later: the session id must stay
 		// revoked as long as any copy could still be valid (see
-		// revocationExpiry).
-		if rerr := a.cfg.Revocations.RevokeSession(ctx, tok.ID, tok.Subject, a.revocationExpiry(tok, a.now())); rerr != nil {
+		// revocationExpiry). The sign-in time lets a store that folds the
+		// entry into a mark place it exactly.
+		if rerr := a.cfg.Revocations.RevokeSession(ctx, tok.ID, tok.Subject, revocationAuthTime(tok), a.revocationExpiry(tok, a.now())); rerr != nil {
 			err = fmt.Errorf("%w: revoke session: %w", ErrStore, rerr)
 			a.logDecision(ctx, slog.LevelError, "authgate: revoke session failed",
 				slog.String("event", "signout_error"), slog.String("reason", err.Error()))

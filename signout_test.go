@@ -127,9 +127,9 @@ type revocationSpy struct {
 	until atomic.Int64
 }
 
-func (s *revocationSpy) RevokeSession(ctx context.Context, id, subject string, until time.Time) error {
+func (s *revocationSpy) RevokeSession(ctx context.Context, id, subject string, authTime, until time.Time) error {
 	s.until.Store(until.Unix())
-	return s.RevocationStore.RevokeSession(ctx, id, subject, until)
+	return s.RevocationStore.RevokeSession(ctx, id, subject, authTime, until)
 }
 
 func TestSignOutRevokesForEveryCopy(t *testing.T) {
@@ -194,7 +194,7 @@ type failingStore struct {
 
 var errStoreDown = errors.New("store down")
 
-func (failingStore) RevokeSession(context.Context, string, string, time.Time) error {
+func (failingStore) RevokeSession(context.Context, string, string, time.Time, time.Time) error {
 	return errStoreDown
 }
 func (failingStore) RevokeUser(context.Context, string, time.Time) error { return errStoreDown }

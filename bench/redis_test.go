@@ -56,7 +56,7 @@ func storeAuth(b *testing.B, lim authgate.Limiter, revs authgate.RevocationStore
 	for i := range revokedBackground {
 		// Each of its own subject: a subject with many revoked sessions is
 		// folded into a per-user mark instead.
-		if err := revs.RevokeSession(ctx, fmt.Sprintf("revoked-%014d", i), fmt.Sprintf("user-%d", i), time.Now().Add(time.Hour)); err != nil {
+		if err := revs.RevokeSession(ctx, fmt.Sprintf("revoked-%014d", i), fmt.Sprintf("user-%d", i), time.Now().Add(-time.Hour), time.Now().Add(time.Hour)); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -207,7 +207,7 @@ func BenchmarkRevokedLookup(b *testing.B) {
 	} {
 		ctx := context.Background()
 		for i := range revokedBackground {
-			st.s.RevokeSession(ctx, fmt.Sprintf("revoked-%014d", i), fmt.Sprintf("user-%d", i), time.Now().Add(time.Hour))
+			st.s.RevokeSession(ctx, fmt.Sprintf("revoked-%014d", i), fmt.Sprintf("user-%d", i), time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
 		}
 		auth := time.Now().Add(-time.Hour)
 		b.Run(st.name, func(b *testing.B) {
@@ -238,7 +238,7 @@ func BenchmarkRevocationDelay(b *testing.B) {
 		i++
 		sid := fmt.Sprintf("delay-%016d", i)
 		start := time.Now()
-		if err := a.RevokeSession(ctx, sid, "alice", time.Now().Add(time.Hour)); err != nil {
+		if err := a.RevokeSession(ctx, sid, "alice", time.Now().Add(-time.Hour), time.Now().Add(time.Hour)); err != nil {
 			b.Fatal(err)
 		}
 		for {
@@ -287,7 +287,7 @@ func BenchmarkRedisRevokeSession(b *testing.B) {
 	i := 0
 	for b.Loop() {
 		i++
-		if err := s.RevokeSession(ctx, fmt.Sprintf("%022d", i), fmt.Sprintf("user-%011d", i), time.Now().Add(time.Hour)); err != nil {
+		if err := s.RevokeSession(ctx, fmt.Sprintf("%022d", i), fmt.Sprintf("user-%011d", i), time.Now().Add(-time.Hour), time.Now().Add(time.Hour)); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -45,9 +45,10 @@ func Subject(i uint64) string {
 
 // RevocationStore returns a default MemoryRevocationStore (an exact table
 // of authgate.DefaultRevocationEntries) whose filter holds n ids, filled
-// with the revocations SessionID('r', 0..n-1), one per second of a clock
-// that starts at now: what a site with n revoked, unexpired sessions
-// holds. It also returns the heap the store takes after a GC.
+// with the revocations SessionID('r', 0..n-1), one per millisecond of a
+// clock that starts at now, each signed in an hour before: what a site
+// with n revoked, unexpired sessions holds. It also returns the heap the
+// store takes after a GC.
 func RevocationStore(now time.Time, n int) (*authgate.MemoryRevocationStore, uint64) {
 	clock := now
 	before := HeapAlloc()
@@ -59,7 +60,7 @@ func RevocationStore(now time.Time, n int) (*authgate.MemoryRevocationStore, uin
 	ctx := context.Background()
 	for i := range uint64(n) {
 		clock = now.Add(time.Duration(i) * time.Millisecond)
-		s.RevokeSession(ctx, SessionID('r', i), Subject(i), clock.Add(authgate.DefaultMaxAge))
+		s.RevokeSession(ctx, SessionID('r', i), Subject(i), clock.Add(-time.Hour), clock.Add(authgate.DefaultMaxAge))
 	}
 	after := HeapAlloc()
 	runtime.KeepAlive(s)

@@ -73,6 +73,8 @@
 //     fold) refuses it whatever its "iat", until the mark expires
 //     (MaxLifetime). A user of such an app who signed out everywhere
 //     cannot use a Next.js-minted session in the Go API for that long.
+//     Its session is never fresh for [authgate.Auth.RequireFreshAuth], and
+//     authgate re-issues it without "auth_time".
 //   - A revocation is kept until the session's absolute end (auth_time +
 //     MaxLifetime), not MaxAge after the sign-out: NextAuth keeps copies
 //     alive as long as they are used. Without "auth_time" there is no

@@ -81,7 +81,7 @@ func ExampleNewRevocationStore() {
 	defer b.Close()
 
 	signedIn := time.Now().Add(-time.Hour)
-	if err := a.RevokeSession(ctx, "Zk3WJrLwqJtVx8WcZp1a0Q", "user-1", time.Now().Add(24*time.Hour)); err != nil {
+	if err := a.RevokeSession(ctx, "Zk3WJrLwqJtVx8WcZp1a0Q", "user-1", signedIn, time.Now().Add(24*time.Hour)); err != nil {
 		log.Fatal(err)
 	}
 	for { // milliseconds: the subscription delivers it

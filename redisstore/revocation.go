@@ -71,14 +71,13 @@ type RevocationOptions struct {
 	MaxAge, MaxLifetime time.Duration
 	// MaxSessionsPerSubject bounds how many revoked sessions of one
 	// subject Redis keeps exactly. Revoking one more folds the revocation
-	// into a mark for that subject 30 seconds after the time of the
-	// revocation, as [authgate.MemoryRevocationOptions.MaxSessionsPerSubject]
-	// does in memory (a revoked session's sign-in time may be that far
-	// ahead of the revoking instance's clock): every session of that
-	// subject signed in until then ends, and no other subject's. An
-	// account signing in and out over and over thus holds at most this
-	// many keys in Redis. The default is
-	// [authgate.DefaultRevocationsPerSubject].
+	// into a mark for that subject at the revoked session's sign-in time
+	// (a later mark is kept), as
+	// [authgate.MemoryRevocationOptions.MaxSessionsPerSubject] does in
+	// memory: every session of that subject signed in until then ends, and
+	// no other subject's, nor a session signed in after it. An account
+	// signing in and out over and over thus holds at most this many keys in
+	// Redis. The default is [authgate.DefaultRevocationsPerSubject].
 	MaxSessionsPerSubject int
 	// Local is each instance's in-memory view of the revocations, which
 	// answers Revoked without I/O. A "not revoked" from it is final; a
@@ -100,7 +99,8 @@ type RevocationOptions struct {
 // round trip on the request path.
 //
 // Redis holds the exact entries: one key per revoked session id
-// (KeyPrefix+"r:s:"+id, living until the session's last copy expires) and
+// (KeyPrefix+"r:s:"+id, holding the session's subject and sign-in time,
+// living until the session's last copy expires) and
 // one per subject signed out everywhere (KeyPrefix+"r:u:"+subject, living
 // MaxLifetime). Ids and subjects longer than 64 bytes are stored as a hash.
 // A revocation is written and published on the channel KeyPrefix+"r:events"
@@ -167,8 +167,12 @@ type entry struct {
 	user    bool
 	id      string // session id (user=false) or subject, normalised
 	subject string // session's subject (user=false)
-	at      int64  // user mark, Unix milliseconds rounded up
-	until   int64  // Unix milliseconds after which it may be forgotten
+	// at is the latest sign-in time the entry covers, Unix milliseconds
+	// rounded up: the mark (user=true), or the session's sign-in time (0
+	// when a value written before sign-in times were stored is read back:
+	// unknown).
+	at    int64
+	until int64 // Unix milliseconds after which it may be forgotten
 }
 
 // NewRevocationStore subscribes to the revocation channel, loads every
@@ -304,23 +308,30 @@ func (s *RevocationStore) Synced() bool {
 // tests and metrics.
 func (s *RevocationStore) Loads() int64 { return s.syncs.Load() }
 
-// RevokeSession revokes sessionID of subject until expires, and at least
-// MaxAge (plus the clock-skew allowance) past now. It holds on this
-// instance at once; the other instances learn it from Redis within
-// milliseconds. When Redis does not answer in Timeout, the revocation is
-// queued and written once Redis is back; only a full queue is an error
-// (wrapping [ErrUnavailable]).
-func (s *RevocationStore) RevokeSession(ctx context.Context, sessionID, subject string, expires time.Time) error {
+// RevokeSession revokes sessionID of subject, signed in at authTime, until
+// expires, and at least MaxAge (plus the clock-skew allowance) past now.
+// The sign-in time is stored with the entry, so a fold places its mark
+// there on every instance; a zero authTime (unknown) counts as now. It
+// holds on this instance at once; the other instances learn it from Redis
+// within milliseconds. When Redis does not answer in Timeout, the
+// revocation is queued and written once Redis is back; only a full queue
+// is an error (wrapping [ErrUnavailable]).
+func (s *RevocationStore) RevokeSession(ctx context.Context, sessionID, subject string, authTime, expires time.Time) error {
 	now := s.now()
+	if authTime.IsZero() {
+		authTime = now
+	}
+	// Milliseconds, rounded up so a mark placed there still covers it.
+	at := ceilMillis(authTime)
 	id, sub := normalise(sessionID), normalise(subject)
 	until := now.Add(s.maxAge + clockSkew)
 	if expires.After(until) {
 		until = expires
 	}
-	if err := s.local.RevokeSession(ctx, id, sub, until); err != nil {
+	if err := s.local.RevokeSession(ctx, id, sub, time.UnixMilli(at), until); err != nil {
 		return fmt.Errorf("redisstore: local view: %w", err)
 	}
-	return s.write(ctx, entry{id: id, subject: sub, until: until.UnixMilli()}, now)
+	return s.write(ctx, entry{id: id, subject: sub, at: at, until: until.UnixMilli()}, now)
 }
 
 // RevokeUser revokes every session of subject signed in at or before
@@ -454,12 +465,12 @@ func (s *RevocationStore) writeRedis(ctx context.Context, e entry, now time.Time
 	if e.user {
 		args = append(args, "user")
 	} else {
-		// What a fold writes: the subject's mark, foldMargin after now so
-		// that it covers every session it replaces.
-		at := nowMs + foldMargin.Milliseconds()
-		uKey, mark := s.userKey(e.subject), strconv.FormatInt(at, 10)
+		// What a fold writes: the subject's mark at this session's
+		// sign-in time, the one session it replaces, kept while a session
+		// signed in by then can be valid.
+		uKey, mark := s.userKey(e.subject), strconv.FormatInt(e.at, 10)
 		keys = append(keys, s.prefix+"r:n:"+e.subject, uKey)
-		args = append(args, "session", strconv.FormatInt(nowMs, 10), s.perSubject, at+s.markLifetime()-nowMs, message(uKey, mark), mark)
+		args = append(args, "session", strconv.FormatInt(nowMs, 10), s.perSubject, e.at+s.markLifetime()-nowMs, message(uKey, mark), mark)
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
@@ -468,6 +479,10 @@ func (s *RevocationStore) writeRedis(ctx context.Context, e entry, now time.Time
 		return unavailable("revoke", err)
 	}
 	if folded == 2 {
+		// The mark holds on this instance at once, as the revocation it
+		// replaces does, not once its message comes back: a sign-in here
+		// right after is dated past it.
+		_ = s.local.RevokeUser(ctx, e.subject, time.UnixMilli(e.at))
 		s.logger.LogAttrs(ctx, slog.LevelWarn, "redisstore: revoked sessions folded into a per-user mark",
 			slog.String("event", "revocation_folded"), slog.String("sub", e.subject), slog.Int("max_per_subject", s.perSubject))
 	}
@@ -490,24 +505,32 @@ func (s *RevocationStore) keyOf(e entry) string {
 	return s.sessionKey(e.id)
 }
 
-// value is e's Redis value: the mark (users) or "until:subject" (sessions).
+// value is e's Redis value: the mark (users) or "until,at:subject"
+// (sessions: expiry and sign-in time).
 func (e entry) value() string {
 	if e.user {
 		return strconv.FormatInt(e.at, 10)
 	}
-	return strconv.FormatInt(e.until, 10) + ":" + e.subject
+	return strconv.FormatInt(e.until, 10) + "," + strconv.FormatInt(e.at, 10) + ":" + e.subject
 }
 
 // parseEntry reads a key and its value back into an entry.
 func (s *RevocationStore) parseEntry(key, value string) (entry, bool) {
 	switch {
 	case strings.HasPrefix(key, s.prefix+"r:s:"):
-		until, sub, ok := strings.Cut(value, ":")
+		times, sub, ok := strings.Cut(value, ":")
+		// A value without the sign-in time ("until:subject", as written
+		// before it was stored) reads as unknown (0).
+		until, at, hasAt := strings.Cut(times, ",")
 		n, err := strconv.ParseInt(until, 10, 64)
+		var a int64
+		if err == nil && hasAt {
+			a, err = strconv.ParseInt(at, 10, 64)
+		}
 		if !ok || err != nil {
 			return entry{}, false
 		}
-		return entry{id: key[len(s.prefix)+4:], subject: sub, until: n}, true
+		return entry{id: key[len(s.prefix)+4:], subject: sub, at: a, until: n}, true
 	case strings.HasPrefix(key, s.prefix+"r:u:"):
 		at, err := strconv.ParseInt(value, 10, 64)
 		if err != nil {
@@ -524,7 +547,11 @@ func (s *RevocationStore) applyLocal(ctx context.Context, e entry) {
 		_ = s.local.RevokeUser(ctx, e.id, time.UnixMilli(e.at))
 		return
 	}
-	_ = s.local.RevokeSession(ctx, e.id, e.subject, time.UnixMilli(e.until))
+	var authTime time.Time // unknown: the local view counts it as now
+	if e.at != 0 {
+		authTime = time.UnixMilli(e.at)
+	}
+	_ = s.local.RevokeSession(ctx, e.id, e.subject, authTime, time.UnixMilli(e.until))
 }
 
 // applyMessage adds a published revocation to the local view; a payload
@@ -725,14 +752,6 @@ func isTimeout(err error) bool {
 // seconds ahead of the clock that checks it, and instances' clocks may
 // differ by as much: a minute covers both, with room.
 const clockSkew = time.Minute
-
-// foldMargin is how far after the revoking instance's clock a revoked
-// session may have signed in: its iat is accepted 15 seconds ahead of the
-// clock that checked it, and that clock may be 15 seconds ahead of this
-// instance's. A fold's mark is placed that far after now, so it covers
-// every session it replaces (failing closed for sessions of that subject
-// signed in during the margin).
-const foldMargin = 30 * time.Second
 
 // maxKeyPart is the longest id or subject stored as it is.
 const maxKeyPart = 64

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -13,6 +15,7 @@ import (
 	"time"
 
 	"github.com/authgate/authgate"
+	"github.com/authgate/authgate/authgatetest"
 	"github.com/authgate/authgate/redisstore"
 	"github.com/authgate/authgate/redisstore/redistest"
 )
@@ -97,7 +100,7 @@ func TestRevocationIsSharedByInstances(t *testing.T) {
 	ctx := context.Background()
 	auth := c.sessionAuth()
 
-	if err := a.RevokeSession(ctx, "sid-a-1", "alice", c.Now().Add(time.Hour)); err != nil {
+	if err := a.RevokeSession(ctx, "sid-a-1", "alice", c.sessionAuth(), c.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	if !revoked(t, a, "sid-a-1", "alice", auth) {
@@ -138,9 +141,9 @@ func TestRevocationKeysCarryTTLs(t *testing.T) {
 	ctx := context.Background()
 	long := strings.Repeat("x", 500)
 	for _, err := range []error{
-		s.RevokeSession(ctx, "sid-1", "alice", c.Now().Add(time.Minute)), // MaxAge wins
-		s.RevokeSession(ctx, "sid-2", "alice", c.Now().Add(2*time.Hour)), // expires wins
-		s.RevokeSession(ctx, long, long, c.Now().Add(time.Hour)),
+		s.RevokeSession(ctx, "sid-1", "alice", c.sessionAuth(), c.Now().Add(time.Minute)), // MaxAge wins
+		s.RevokeSession(ctx, "sid-2", "alice", c.sessionAuth(), c.Now().Add(2*time.Hour)), // expires wins
+		s.RevokeSession(ctx, long, long, c.sessionAuth(), c.Now().Add(time.Hour)),
 		s.RevokeUser(ctx, "alice", c.Now()),
 		s.RevokeUser(ctx, long, c.Now()),
 	} {
@@ -203,7 +206,7 @@ func TestOneAccountCannotSignOutOthers(t *testing.T) {
 	victimAuth := c.sessionAuth()
 	attackerOld := c.sessionAuth()
 	for i := range 200 {
-		if err := a.RevokeSession(ctx, fmt.Sprintf("mallory-%03d", i), "mallory", c.Now().Add(time.Hour)); err != nil {
+		if err := a.RevokeSession(ctx, fmt.Sprintf("mallory-%03d", i), "mallory", c.sessionAuth(), c.Now().Add(time.Hour)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -226,18 +229,18 @@ func TestOneAccountCannotSignOutOthers(t *testing.T) {
 			t.Fatal("a folded revocation is not honoured")
 		}
 	}
-	if revoked(t, b, "mallory-new", "mallory", c.authAt(32*time.Second)) { // past the fold's 30 s margin
+	if revoked(t, b, "mallory-new", "mallory", c.authAt(0)) { // signed in after the folded sessions
 		t.Fatal("the attacker's session signed in after the fold was refused")
 	}
 }
 
 // TestAFoldCoversSessionsSignedInAheadOfItsInstance: a revoked session's
-// sign-in time may be up to 30 s after the clock of the instance that
-// signs it out (a sign-in during the second of a mark is dated a second
-// later; an iat is accepted 15 s ahead; instances' clocks differ). When
-// its revocation is folded into its subject's mark, the mark must still
-// cover it, on every instance and after a restart, whose local views
-// have only Redis' mark for it.
+// sign-in time may be after the clock of the instance that signs it out (a
+// sign-in while a mark covers its second is dated past it; an iat is
+// accepted 15 s ahead; instances' clocks differ). When its revocation is
+// folded into its subject's mark, the mark is at that sign-in time: it
+// covers the session on every instance and after a restart, whose local
+// views have only Redis' mark for it, and no session signed in after it.
 func TestAFoldCoversSessionsSignedInAheadOfItsInstance(t *testing.T) {
 	srv := redistest.Start(t)
 	c := &clock{}
@@ -245,14 +248,15 @@ func TestAFoldCoversSessionsSignedInAheadOfItsInstance(t *testing.T) {
 	a, b := instance(t, srv, c, opts), instance(t, srv, c, opts)
 	ctx := context.Background()
 	for i := range 2 {
-		if err := a.RevokeSession(ctx, fmt.Sprintf("alice-%d", i), "alice", c.Now().Add(time.Hour)); err != nil {
+		if err := a.RevokeSession(ctx, fmt.Sprintf("alice-%d", i), "alice", c.sessionAuth(), c.Now().Add(time.Hour)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	ahead := []time.Duration{time.Second, 10 * time.Second, 29 * time.Second}
 	// The third sign-out of alice folds in Redis: its own key is not
-	// written, the mark stands for it.
-	if err := a.RevokeSession(ctx, "alice-ahead", "alice", c.Now().Add(time.Hour)); err != nil {
+	// written, the mark stands for it. It was minted by an instance whose
+	// clock is 10 s ahead.
+	ahead := c.authAt(10 * time.Second)
+	if err := a.RevokeSession(ctx, "alice-ahead", "alice", ahead, c.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	keys, err := connect(t, srv.URL()).Keys(ctx, "ahead:r:s:*").Result()
@@ -261,18 +265,145 @@ func TestAFoldCoversSessionsSignedInAheadOfItsInstance(t *testing.T) {
 	}
 	n := instance(t, srv, c, opts) // started after the fold
 	for _, s := range []*redisstore.RevocationStore{a, b, n} {
-		for _, d := range ahead {
-			eventually(t, fmt.Sprintf("the folded session signed in %v ahead is refused", d), func() bool {
-				return revoked(t, s, "alice-ahead", "alice", c.authAt(d))
-			})
+		eventually(t, "the folded session signed in ahead is refused", func() bool {
+			return revoked(t, s, "alice-ahead", "alice", ahead)
+		})
+		if !revoked(t, s, "alice-other", "alice", ahead.Add(-time.Second)) {
+			t.Fatal("a session of alice signed in before the folded one was accepted")
 		}
-		if revoked(t, s, "alice-later", "alice", c.authAt(32*time.Second)) {
-			t.Fatal("a session signed in after the fold's margin was refused")
+		if revoked(t, s, "alice-later", "alice", ahead.Add(time.Second)) {
+			t.Fatal("a session signed in after the folded one was refused")
 		}
-		if revoked(t, s, "bob-1", "bob", c.authAt(time.Second)) {
+		if revoked(t, s, "bob-1", "bob", ahead) {
 			t.Fatal("another subject's session was refused")
 		}
 	}
+}
+
+// TestASignInAfterAFoldOrCutoffWorksAtOnce is the lifecycle on two
+// instances sharing Redis, one with a clock 10 s ahead: a user past the
+// fold threshold signs out and signs in again at once (in the same second,
+// or with a mark ahead of the instance's clock), and the new session works
+// on the next request, on both instances and after a restart, while every
+// signed-out copy stays refused. The same after the local view's
+// store-wide cutoff.
+func TestASignInAfterAFoldOrCutoffWorksAtOnce(t *testing.T) {
+	srv := redistest.Start(t)
+	c := &clock{}
+	ctx := context.Background()
+	type node struct {
+		auth  *authgate.Auth[struct{}]
+		store *redisstore.RevocationStore
+		local *authgate.MemoryRevocationStore
+	}
+	newNode := func(t *testing.T, prefix string, skew time.Duration, local authgate.MemoryRevocationOptions) node {
+		now := func() time.Time { return c.Now().Add(skew) }
+		local.Now, local.Logger = now, slog.New(slog.DiscardHandler)
+		var n node
+		n.local = authgate.NewMemoryRevocationStore(local)
+		n.store = instance(t, srv, nil, redisstore.RevocationOptions{KeyPrefix: prefix, MaxSessionsPerSubject: 2, Now: now, Local: n.local})
+		auth, err := authgate.New(authgate.Config[struct{}]{
+			Secrets:     []string{"redisstore-fold-test-secret-0123456789"},
+			URL:         "https://app.example",
+			Authorize:   func(context.Context, *authgate.Credentials) (*authgate.User[struct{}], error) { return nil, nil },
+			Hasher:      authgate.BcryptHasher{Cost: 4},
+			Revocations: n.store,
+			Now:         now,
+			Logger:      slog.New(slog.DiscardHandler),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n.auth = auth
+		return n
+	}
+	check := func(n node, cookies []*http.Cookie) error {
+		r := httptest.NewRequest("GET", "https://app.example/", nil)
+		for _, ck := range cookies {
+			r.AddCookie(ck)
+		}
+		_, err := n.auth.Check(r)
+		return err
+	}
+	signOut := func(t *testing.T, n node, cookies []*http.Cookie) {
+		t.Helper()
+		r := httptest.NewRequest("POST", "https://app.example/", nil)
+		for _, ck := range cookies {
+			r.AddCookie(ck)
+		}
+		if err := n.auth.SignOut(httptest.NewRecorder(), r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mint := func(t *testing.T, n node, sub string) []*http.Cookie {
+		return authgatetest.Cookies(t, n.auth, authgate.User[struct{}]{ID: sub})
+	}
+
+	t.Run("fold", func(t *testing.T) {
+		local := authgate.MemoryRevocationOptions{MaxSessionsPerSubject: 2}
+		a, b := newNode(t, "again:", 0, local), newNode(t, "again:", 10*time.Second, local)
+		var copies [][]*http.Cookie
+		for round := range 4 {
+			// Three sign-outs on A, each signed in just before: past two,
+			// Redis folds each into alice's mark. In the first round the
+			// folded session was signed in on B, 10 s ahead of A.
+			for i := range 3 {
+				from := a
+				if round == 0 && i == 2 {
+					from = b
+				}
+				old := mint(t, from, "alice")
+				signOut(t, a, old)
+				copies = append(copies, old)
+			}
+			fresh := mint(t, a, "alice")
+			if err := check(a, fresh); err != nil {
+				t.Fatalf("round %d: the session signed in on A right after the fold: %v", round, err)
+			}
+			if err := check(b, fresh); err != nil {
+				t.Fatalf("round %d: the same session on B: %v", round, err)
+			}
+			signOut(t, a, fresh)
+			copies = append(copies, fresh)
+			c.Advance(5 * time.Second)
+		}
+		fresh := mint(t, a, "alice")
+		restarted := newNode(t, "again:", 0, local)
+		for i, n := range []node{a, b, restarted} {
+			for _, old := range copies {
+				eventually(t, "a signed-out copy is refused", func() bool { return errors.Is(check(n, old), authgate.ErrSessionRevoked) })
+			}
+			if err := check(n, fresh); err != nil {
+				t.Fatalf("the last session, on %s: %v", []string{"A", "B", "a restarted A"}[i], err)
+			}
+		}
+		if keys, err := connect(t, srv.URL()).Keys(ctx, "again:r:u:*").Result(); err != nil || len(keys) != 1 {
+			t.Fatalf("mark keys %q (%v), want alice's fold", keys, err)
+		}
+	})
+
+	t.Run("cutoff", func(t *testing.T) {
+		a := newNode(t, "cutoff:", 0, authgate.MemoryRevocationOptions{MaxSessions: 1, FilterCapacity: 1})
+		var copies [][]*http.Cookie
+		for _, sub := range []string{"u1", "u2", "u3"} {
+			old := mint(t, a, sub)
+			signOut(t, a, old)
+			copies = append(copies, old)
+		}
+		if a.local.Stats().Cutoff.IsZero() {
+			t.Fatal("the local view raised no cutoff")
+		}
+		for _, sub := range []string{"u1", "u4"} {
+			if err := check(a, mint(t, a, sub)); err != nil {
+				t.Fatalf("%s signed in right after the cutoff: %v", sub, err)
+			}
+		}
+		for _, old := range copies {
+			if err := check(a, old); !errors.Is(err, authgate.ErrSessionRevoked) {
+				t.Fatalf("a signed-out copy: %v", err)
+			}
+		}
+	})
 }
 
 func TestRevocationHorizon(t *testing.T) {
@@ -328,7 +459,7 @@ func TestRevocationPositivesAreConfirmedInRedis(t *testing.T) {
 	if revoked(t, s, "sid-1", "alice", auth) {
 		t.Fatal("a local false positive was not corrected by Redis")
 	}
-	if err := s.RevokeSession(ctx, "sid-1", "alice", c.Now().Add(time.Hour)); err != nil {
+	if err := s.RevokeSession(ctx, "sid-1", "alice", c.sessionAuth(), c.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.RevokeUser(ctx, "bob", c.Now()); err != nil {
@@ -375,7 +506,7 @@ func TestRevocationSurvivesARedisOutage(t *testing.T) {
 	b := instance(t, srv, c, opts)
 	ctx := context.Background()
 	auth := c.sessionAuth()
-	if err := a.RevokeSession(ctx, "before", "alice", c.Now().Add(time.Hour)); err != nil {
+	if err := a.RevokeSession(ctx, "before", "alice", c.sessionAuth(), c.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, "B learns the first revocation", func() bool { return revoked(t, b, "before", "alice", auth) })
@@ -399,7 +530,7 @@ func TestRevocationSurvivesARedisOutage(t *testing.T) {
 	}
 	// A sign-out on B during the outage holds on B at once, and is queued.
 	start = time.Now()
-	if err := b.RevokeSession(ctx, "during", "carol", c.Now().Add(time.Hour)); err != nil {
+	if err := b.RevokeSession(ctx, "during", "carol", c.sessionAuth(), c.Now().Add(time.Hour)); err != nil {
 		t.Fatalf("RevokeSession during the outage: %v (want it queued)", err)
 	}
 	if err := b.RevokeUser(ctx, "dave", c.Now()); err != nil {
@@ -450,7 +581,7 @@ func TestRevocationDelayAcrossInstances(t *testing.T) {
 	auth := c.sessionAuth()
 	for i := range 200 {
 		sid := fmt.Sprintf("sid-%03d", i)
-		if err := a.RevokeSession(ctx, sid, "alice", c.Now().Add(time.Hour)); err != nil {
+		if err := a.RevokeSession(ctx, sid, "alice", c.sessionAuth(), c.Now().Add(time.Hour)); err != nil {
 			t.Fatal(err)
 		}
 		eventually(t, "B learns "+sid, func() bool { return revoked(t, b, sid, "alice", auth) })
@@ -473,7 +604,7 @@ func TestRevocationStoreIsSafeForConcurrentUse(t *testing.T) {
 		wg.Go(func() {
 			s := []*redisstore.RevocationStore{a, b}[w%2]
 			for i := range 50 {
-				if err := s.RevokeSession(ctx, fmt.Sprintf("w%d-%d", w, i), "u", c.Now().Add(time.Hour)); err != nil {
+				if err := s.RevokeSession(ctx, fmt.Sprintf("w%d-%d", w, i), "u", c.sessionAuth(), c.Now().Add(time.Hour)); err != nil {
 					t.Error(err)
 				}
 				_, _ = s.Revoked(ctx, fmt.Sprintf("w%d-%d", w+1, i), "u", auth)
@@ -529,7 +660,7 @@ func TestAHungRedisBlocksNothingLongerThanTheTimeout(t *testing.T) {
 		t.Errorf("Allow on a hung Redis took %v, want about the timeout (%v)", d, timeout)
 	}
 	start = time.Now()
-	if err := s.RevokeSession(ctx, "hung", "ann", c.Now().Add(time.Hour)); err != nil {
+	if err := s.RevokeSession(ctx, "hung", "ann", c.sessionAuth(), c.Now().Add(time.Hour)); err != nil {
 		t.Fatalf("RevokeSession on a hung Redis: %v, want it queued", err)
 	}
 	if d := time.Since(start); d > bound {
@@ -559,7 +690,7 @@ func TestRevokedAllocatesNothing(t *testing.T) {
 	c := &clock{}
 	s := instance(t, srv, c, redisstore.RevocationOptions{})
 	ctx := context.Background()
-	if err := s.RevokeSession(ctx, "other-session-id-00000", "alice", c.Now().Add(time.Hour)); err != nil {
+	if err := s.RevokeSession(ctx, "other-session-id-00000", "alice", c.sessionAuth(), c.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	auth := c.sessionAuth()

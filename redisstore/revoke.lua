@@ -10,13 +10,14 @@
 -- mark key; ARGV[1..4] as above for the session's entry, ARGV[6] now (Unix
 -- milliseconds), ARGV[7] the most revoked sessions one subject keeps,
 -- ARGV[8] the mark's lifetime from now, ARGV[9] the message announcing the
--- mark, ARGV[10] the mark: now plus the margin by which a revoked
--- session's sign-in time may be ahead of now. A session already revoked
--- for as long changes nothing. When the subject already has ARGV[7] live
--- revoked sessions, the revocation is folded into that mark instead (every
--- session of that subject signed in until the mark ends, the revoked ones
--- included; no other subject's), so one account cannot grow Redis without
--- bound by signing in and out.
+-- mark, ARGV[10] the mark: the session's sign-in time. A session already
+-- revoked for as long changes nothing. When the subject already has
+-- ARGV[7] live revoked sessions, the revocation is folded into that mark
+-- instead (every session of that subject signed in until the mark ends,
+-- the revoked one included; no other subject's, nor a later sign-in), so
+-- one account cannot grow Redis without bound by signing in and out. A
+-- later mark is kept; a mark whose lifetime is over (a session past its
+-- absolute lifetime) is not written.
 --
 -- Returns 1 when something was written and announced, 2 when folded, 0
 -- when nothing changed.
@@ -37,8 +38,8 @@ end
 local now = tonumber(ARGV[6])
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
 if not redis.call('ZSCORE', KEYS[2], KEYS[1]) and redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[7]) then
-	local old = tonumber(redis.call('GET', KEYS[3]) or '0') or 0
-	if old < tonumber(ARGV[10]) then
+	local old = tonumber(redis.call('GET', KEYS[3]) or '')
+	if (not old or old < tonumber(ARGV[10])) and tonumber(ARGV[8]) > 0 then
 		redis.call('SET', KEYS[3], ARGV[10], 'PX', ARGV[8])
 		redis.call('PUBLISH', ARGV[3], ARGV[9])
 	end
