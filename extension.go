@@ -3,6 +3,7 @@ package authgate
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 )
 
@@ -96,3 +97,24 @@ func (a *Auth[T]) handleExtensions(mux *http.ServeMux, exts []mountedExtension) 
 	}
 	return nil
 }
+
+// What an extension reads from its Auth in Mount and in its handlers.
+
+// Config returns the configuration a was made with, every default filled
+// in (Limiter, Logger, Now, BasePath, MaxBodyBytes, FreshAuthAge, …), for
+// an [Extension] that stores through [Config.Adapter], throttles through
+// [Config.Limiter] or keeps the Auth's clock. It is a copy: changing it
+// changes nothing in a.
+func (a *Auth[T]) Config() Config[T] {
+	c := a.cfg
+	c.Secrets = slices.Clone(c.Secrets)
+	c.Providers = slices.Clone(c.Providers)
+	c.Extensions = slices.Clone(c.Extensions)
+	c.TrustedProxies = slices.Clone(c.TrustedProxies)
+	return c
+}
+
+// ClientAddr returns the address the [Limiter] counts r's attempts by:
+// the host of RemoteAddr or, behind one of [Config.TrustedProxies], the
+// client that X-Forwarded-For names (see [Attempt.Addr]).
+func (a *Auth[T]) ClientAddr(r *http.Request) string { return a.clientAddr(r) }
