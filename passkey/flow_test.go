@@ -86,10 +86,10 @@ func TestTheWireShapeIsAuthJSs(t *testing.T) {
 	b.signIn("alice@example.com", "alice-pw")
 	r, opts := b.options("?action=register&email=ignored%40example.com")
 	var o struct {
-		Challenge string
-		RP        struct{ ID, Name string }
-		User      struct{ ID, Name, DisplayName string }
-		Timeout   int
+		Challenge              string
+		RP                     struct{ ID, Name string }
+		User                   struct{ ID, Name, DisplayName string }
+		Timeout                int
 		AuthenticatorSelection struct {
 			ResidentKey, UserVerification string
 			RequireResidentKey            bool

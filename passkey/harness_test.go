@@ -376,3 +376,8 @@ func (e *env) stored(cred virtualwebauthn.Credential) *authgate.Passkey {
 }
 
 func b64url(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
+
+// errOutage is a store that cannot answer.
+var errOutage = errors.New("connection refused")
+
+func newMemory() *authgatetest.MemoryAdapter { return authgatetest.NewMemoryAdapter() }

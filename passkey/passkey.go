@@ -80,16 +80,16 @@ type Config[T any] struct {
 type Passkeys[T any] struct {
 	cfg Config[T]
 
-	auth     *authgate.Auth[T]
-	store    authgate.PasskeyAdapter
-	limiter  authgate.Limiter
-	log      *slog.Logger
-	now      func() time.Time
-	wa       *webauthn.WebAuthn
-	origin   string // authgate's origin, "https://example.com"
-	base     string // authgate's BasePath
-	maxBody  int64
-	client   clientFiles
+	auth    *authgate.Auth[T]
+	store   authgate.PasskeyAdapter
+	limiter authgate.Limiter
+	log     *slog.Logger
+	now     func() time.Time
+	wa      *webauthn.WebAuthn
+	origin  string // authgate's origin, "https://example.com"
+	base    string // authgate's BasePath
+	maxBody int64
+	client  clientFiles
 }
 
 // New returns the passkey extension configured by c. It checks c when
