@@ -72,7 +72,7 @@ func (l *logs) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.buf.
 //	/whoami  "anonymous" or the user's id and AMR
 //	/mfa     RequireAMR("mfa")
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	auth  *authgate.Auth[claims]
 	pk    *passkey.Passkeys[claims]
 	store store
@@ -91,7 +91,7 @@ type edits struct {
 	pk   func(*passkey.Config[claims])
 }
 
-func newEnv(t *testing.T, s store, e edits) *env {
+func newEnv(t testing.TB, s store, e edits) *env {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -171,7 +171,7 @@ func newEnv(t *testing.T, s store, e edits) *env {
 }
 
 // memoryEnv is an env on authgatetest's MemoryAdapter.
-func memoryEnv(t *testing.T, e edits) *env {
+func memoryEnv(t testing.TB, e edits) *env {
 	t.Helper()
 	return newEnv(t, authgatetest.NewMemoryAdapter(), e)
 }

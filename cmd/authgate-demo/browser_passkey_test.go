@@ -41,7 +41,7 @@ func TestBrowserPasskey(t *testing.T) {
 	}
 	counter := func() float64 {
 		t.Helper()
-		res, err := chromedp.Call(ctx, webauthn.GetCredentials, webauthn.GetCredentialsParams{AuthenticatorID: added.AuthenticatorID})
+		res, err := chromedp.Call(ctx, webauthn.GetCredentials, webauthn.GetCredentialsParams(added))
 		if err != nil || len(res.Credentials) != 1 || !res.Credentials[0].IsResidentCredential {
 			t.Fatalf("the authenticator's credentials: %+v, %v; want one resident credential", res, err)
 		}
