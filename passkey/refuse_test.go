@@ -58,15 +58,7 @@ func TestSignInsThatDoNotVerifyAreRefused(t *testing.T) {
 		answer func(t *testing.T, e *env, b *browser, cred virtualwebauthn.Credential) string
 	}{
 		{"a replayed challenge", func(t *testing.T, e *env, b *browser, cred virtualwebauthn.Credential) string {
-			_, opts := b.options("?action=authenticate")
-			saved := b.hc.Jar.Cookies(mustURL(e.url))
-			data := b.assert(opts, cred, 6, e.rp)
-			if r := b.callback("authenticate", data); r.status != 200 {
-				t.Fatalf("the first use: %d %s", r.status, r.body)
-			}
-			b.signOut()
-			b.hc.Jar.SetCookies(mustURL(e.url), saved) // the challenge cookie as it was
-			return data
+			return b.replayable(cred, 6)
 		}},
 		{"a challenge from another browser's cookie", func(t *testing.T, e *env, b *browser, cred virtualwebauthn.Credential) string {
 			_, opts := e.browser().options("?action=authenticate")
@@ -329,6 +321,22 @@ func TestAStoreFaultFailsClosed(t *testing.T) {
 }
 
 func mustURL(s string) *url.URL { u, _ := url.Parse(s); return u }
+
+// replayable signs in with cred at counter, signs out, and puts the
+// challenge cookie of that sign-in back into b's jar: it returns the
+// answer to post again.
+func (b *browser) replayable(cred virtualwebauthn.Credential, counter uint32) string {
+	b.e.t.Helper()
+	_, opts := b.options("?action=authenticate")
+	saved := b.hc.Jar.Cookies(mustURL(b.e.url))
+	data := b.assert(opts, cred, counter, b.e.rp)
+	if r := b.callback("authenticate", data); r.status != 200 {
+		b.e.t.Fatalf("the first use: %d %s", r.status, r.body)
+	}
+	b.signOut()
+	b.hc.Jar.SetCookies(mustURL(b.e.url), saved) // the challenge cookie as it was
+	return data
+}
 
 // lastReason is the reason of the last refusal in the log.
 func lastReason(log string) string {

@@ -21,19 +21,17 @@ func TestMain(m *testing.M) {
 // The passkey's life on the SQL adapter: SQLite, and a real PostgreSQL.
 func TestRegisterAndSignInOnSQLite(t *testing.T) {
 	t.Parallel()
-	s, err := sqlstore.Open(t.Context(), filepath.Join(t.TempDir(), "authgate.db"), sqlstore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	e := newEnv(t, s, edits{})
-	testRegisterThenSignIn(t, e)
-	testCounterOnStore(t, e)
+	testOnSQL(t, filepath.Join(t.TempDir(), "authgate.db"))
 }
 
 func TestRegisterAndSignInOnPostgreSQL(t *testing.T) {
 	t.Parallel()
-	s, err := sqlstore.Open(t.Context(), pg.Server(t).NewDatabase(t), sqlstore.Options{})
+	testOnSQL(t, pg.Server(t).NewDatabase(t))
+}
+
+// testOnSQL runs the passkey's life on sqlstore at dsn.
+func testOnSQL(t *testing.T, dsn string) {
+	s, err := sqlstore.Open(t.Context(), dsn, sqlstore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,15 +45,7 @@ func TestRegisterAndSignInOnPostgreSQL(t *testing.T) {
 // that did not increase are refused, and the clone warning is stored.
 func testCounterOnStore(t *testing.T, e *env) {
 	b, cred := registered(t, e)
-	_, opts := b.options("?action=authenticate")
-	saved := b.hc.Jar.Cookies(mustURL(e.url))
-	data := b.assert(opts, cred, 6, e.rp)
-	if r := b.callback("authenticate", data); r.status != 200 {
-		t.Fatalf("counter 6: %d %s", r.status, r.body)
-	}
-	b.signOut()
-	b.hc.Jar.SetCookies(mustURL(e.url), saved)
-	if r := b.callback("authenticate", data); r.status != 401 {
+	if r := b.callback("authenticate", b.replayable(cred, 6)); r.status != 401 {
 		t.Errorf("the replayed challenge: got %d, want 401", r.status)
 	}
 	if r := b.passkeySignIn(cred, 6); r.status != 401 {
