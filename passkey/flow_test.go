@@ -178,3 +178,35 @@ func TestMountNeedsAPasskeyAdapter(t *testing.T) {
 		t.Errorf("New without an adapter: got %v, want an error naming PasskeyAdapter", err)
 	}
 }
+
+// The backup state (a passkey becoming synced) is written back after a
+// sign-in and shown in the list; the backup eligibility may not change.
+func TestTheBackupStateIsWrittenBack(t *testing.T) {
+	t.Parallel()
+	e := memoryEnv(t, edits{})
+	b := e.browser()
+	b.auth.Options.BackupEligible = true
+	b.signIn("alice@example.com", "alice-pw")
+	cred := newCredential(t)
+	if r := b.register(cred); r.status != 200 {
+		t.Fatal(r.body)
+	}
+	if k := e.stored(cred); !k.BackupEligible || k.BackupState {
+		t.Fatalf("registered: eligible %v, synced %v; want eligible, not synced", k.BackupEligible, k.BackupState)
+	}
+	b.auth.Options.BackupState = true
+	if r := b.passkeySignIn(cred, 1); r.status != 200 {
+		t.Fatal(r.body)
+	}
+	if k := e.stored(cred); !k.BackupState {
+		t.Error("the sign-in's backup state was not written back")
+	}
+	if _, list := b.credentialList(); len(list) != 1 || !list[0].Synced || !list[0].SyncEligible {
+		t.Errorf("the list shows %+v, want synced", list)
+	}
+	b.signOut()
+	b.auth.Options.BackupEligible, b.auth.Options.BackupState = false, false
+	if r := b.passkeySignIn(cred, 2); r.status != 401 {
+		t.Errorf("a sign-in whose backup eligibility changed: got %d, want 401", r.status)
+	}
+}

@@ -298,7 +298,10 @@ func (b *browser) callback(action, data string, extra ...string) res {
 // coordinates are 32 bytes each: virtualwebauthn v1.0.3 writes them
 // unpadded, which go-webauthn rightly refuses for the one key in about
 // 128 with a shorter coordinate.
-func newCredential(t *testing.T) virtualwebauthn.Credential {
+func newCredential(t *testing.T) virtualwebauthn.Credential { return newCredentialTB(t) }
+
+// newCredentialTB is newCredential for benchmarks too.
+func newCredentialTB(t testing.TB) virtualwebauthn.Credential {
 	t.Helper()
 	for {
 		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
