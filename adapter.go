@@ -241,8 +241,19 @@ type PasskeyAdapter interface {
 	Passkey(ctx context.Context, credentialID []byte) (*Passkey, error)
 	// Passkeys returns the user's credentials, oldest first.
 	Passkeys(ctx context.Context, userID string) ([]Passkey, error)
-	// UpdatePasskey stores p's Name, SignCount, BackupState, CloneWarning,
-	// LastUsed and Data for the credential p.CredentialID of p.UserID.
+	// UsePasskey records a sign-in with the credential p.CredentialID of
+	// p.UserID, atomically: it stores p's SignCount, BackupState, LastUsed
+	// and Data only when p.SignCount is greater than the stored SignCount,
+	// or both are 0 (an authenticator without a counter). Of concurrent
+	// calls presenting one counter value exactly one succeeds.
+	// ErrConflict: the counter did not increase (a cloned credential or a
+	// replay), and nothing was stored; ErrNotFound: the user has no such
+	// credential.
+	UsePasskey(ctx context.Context, p *Passkey) error
+	// UpdatePasskey stores p's Name for the credential p.CredentialID of
+	// p.UserID, and sets its CloneWarning when p.CloneWarning is set; a
+	// stored warning is never cleared, and nothing else changes, so a
+	// rename from a stale copy cannot undo a concurrent sign-in.
 	// ErrNotFound: the user has no such credential.
 	UpdatePasskey(ctx context.Context, p *Passkey) error
 	// DeletePasskey deletes the user's credential. ErrNotFound: the user
@@ -261,8 +272,9 @@ type Passkey struct {
 	// SignCount is the authenticator's signature counter as last seen.
 	SignCount uint32
 	// BackupEligible and BackupState are the authenticator data's BE and
-	// BS flags; CloneWarning is set when a sign-in presented a counter
-	// that did not increase.
+	// BS flags (BS: the passkey is synced, as by a cloud keychain);
+	// CloneWarning is set when a sign-in presented a counter that did not
+	// increase.
 	BackupEligible bool
 	BackupState    bool
 	CloneWarning   bool

@@ -3,6 +3,7 @@ package authgate
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 )
 
@@ -95,4 +96,52 @@ func (a *Auth[T]) handleExtensions(mux *http.ServeMux, exts []mountedExtension) 
 		}
 	}
 	return nil
+}
+
+// What an extension reads from its Auth in Mount and in its handlers: the
+// configuration (without the secrets), the client address as the Limiter
+// counts it, and keys of its own derived from the secrets.
+
+// Config returns the configuration a was made with, every default filled
+// in (Adapter, Limiter, Hasher, Logger, Now, URL, BasePath, MaxBodyBytes,
+// FreshAuthAge, …), for an [Extension] that stores through
+// [Config.Adapter], throttles through [Config.Limiter] or keeps the Auth's
+// clock. It is a copy: changing it changes nothing in a. Its Secrets is
+// nil: an extension that seals or signs derives keys of its own with
+// [Auth.Keys].
+func (a *Auth[T]) Config() Config[T] {
+	c := a.cfg
+	c.Secrets = nil
+	c.Providers = slices.Clone(c.Providers)
+	c.Extensions = slices.Clone(c.Extensions)
+	c.TrustedProxies = slices.Clone(c.TrustedProxies)
+	return c
+}
+
+// ClientAddr returns the address the [Limiter] counts r's attempts by:
+// the host of RemoteAddr or, behind one of [Config.TrustedProxies], the
+// client that X-Forwarded-For names (see [Attempt.Addr]).
+func (a *Auth[T]) ClientAddr(r *http.Request) string { return a.clientAddr(r) }
+
+// purposeExtension prefixes the purposes of [Auth.Keys], so that no
+// extension's key is one the core derives for itself.
+const purposeExtension = "authgate extension key v1: "
+
+// Keys returns one 32-byte key for purpose per secret of
+// [Config.Secrets], in their order, derived with HKDF-SHA256: an extension
+// seals or signs with the first and opens or verifies with each in turn,
+// so putting a new secret first keeps what the older ones made readable
+// for as long as they stay listed. Each purpose, such as "totp seed v1" or
+// "email link v1", gets keys of its own, unrelated to every other
+// purpose's and to the core's. It panics on an empty purpose: a
+// programming error.
+func (a *Auth[T]) Keys(purpose string) [][]byte {
+	if purpose == "" {
+		panic("authgate: Keys needs a purpose")
+	}
+	keys := make([][]byte, len(a.cfg.Secrets))
+	for i, s := range a.cfg.Secrets {
+		keys[i] = deriveKey([]byte(s), purposeExtension+purpose)
+	}
+	return keys
 }

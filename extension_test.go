@@ -1,12 +1,16 @@
 package authgate_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/authgate/authgate"
 )
@@ -126,4 +130,44 @@ func TestNewRefusesBadExtensions(t *testing.T) {
 			t.Errorf("New: got %v, want ErrConfig", err)
 		}
 	})
+}
+
+func TestExtensionReadsTheConfigAndTheClientAddress(t *testing.T) {
+	t.Parallel()
+	x := &codeExtension{id: "code"}
+	newApp(t, func(c *authgate.Config[claims]) {
+		c.Extensions = []authgate.Extension[claims]{x}
+		c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
+	})
+	cfg := x.auth.Config()
+	if cfg.Limiter == nil || cfg.Logger == nil || cfg.Now == nil || cfg.BasePath != "/api/auth" || cfg.FreshAuthAge != 15*time.Minute {
+		t.Errorf("Config: got Limiter %v, Logger %v, BasePath %q, FreshAuthAge %v; want the defaults filled in", cfg.Limiter, cfg.Logger, cfg.BasePath, cfg.FreshAuthAge)
+	}
+	if cfg.Secrets != nil {
+		t.Error("Config hands out the secrets; want them withheld (extensions use Keys)")
+	}
+	cfg.TrustedProxies[0] = netip.MustParsePrefix("0.0.0.0/0")
+	if again := x.auth.Config(); again.TrustedProxies[0].Bits() != 8 {
+		t.Error("changing the returned Config changed the Auth's")
+	}
+	k1, k2 := x.auth.Keys("test v1"), x.auth.Keys("test v2")
+	if len(k1) != 1 || len(k1[0]) != 32 || bytes.Equal(k1[0], k2[0]) || !bytes.Equal(k1[0], x.auth.Keys("test v1")[0]) {
+		t.Errorf("Keys: got %d keys; want one 32-byte key per secret, stable for a purpose and distinct across purposes", len(k1))
+	}
+	if bytes.Contains(k1[0], []byte(secretA)) || bytes.Equal(k1[0], []byte(secretA)[:32]) {
+		t.Error("Keys returned the secret itself")
+	}
+	for _, tt := range []struct {
+		name, remote, forwarded, want string
+	}{
+		{"a direct client is its own address", "192.0.2.7:5000", "203.0.113.9", "192.0.2.7"},
+		{"behind a trusted proxy the forwarded client counts", "10.1.2.3:5000", "203.0.113.9", "203.0.113.9"},
+	} {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.RemoteAddr = tt.remote
+		r.Header.Set("X-Forwarded-For", tt.forwarded)
+		if got := x.auth.ClientAddr(r); got != tt.want {
+			t.Errorf("%s: ClientAddr got %q, want %q", tt.name, got, tt.want)
+		}
+	}
 }

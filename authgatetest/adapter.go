@@ -669,10 +669,44 @@ func testPasskeys(c *adapterCase, pa authgate.PasskeyAdapter) {
 	_, err = pa.Passkey(c.ctx(), []byte(c.name("none")))
 	c.wantErr("Passkey(unknown)", err, authgate.ErrNotFound)
 
+	// A sign-in: the counter must increase (or stay 0 on both sides), and
+	// of concurrent sign-ins with one counter value exactly one counts.
 	upd := *p
-	upd.Name, upd.SignCount, upd.BackupState, upd.CloneWarning, upd.LastUsed, upd.Data = "Work laptop", 9, false, true, base.Add(time.Hour), []byte(`{}`)
-	c.wantErr("UpdatePasskey", pa.UpdatePasskey(c.ctx(), &upd), nil)
+	upd.SignCount, upd.BackupState, upd.LastUsed, upd.Data = 9, false, base.Add(time.Hour), []byte(`{}`)
+	wins := c.race("UsePasskey", 8, authgate.ErrConflict, func(int) error {
+		u := upd
+		return pa.UsePasskey(c.ctx(), &u)
+	})
+	if wins != 1 {
+		t.Fatalf("one counter value was accepted %d times, want once", wins)
+	}
+	for _, n := range []uint32{9, 8, 0} {
+		old := upd
+		old.SignCount, old.LastUsed = n, base.Add(2*time.Hour)
+		c.wantErr(fmt.Sprintf("UsePasskey(counter %d after 9)", n), pa.UsePasskey(c.ctx(), &old), authgate.ErrConflict)
+	}
 	wrong := upd
+	wrong.UserID = other
+	wrong.SignCount = 10
+	c.wantErr("UsePasskey by another user", pa.UsePasskey(c.ctx(), &wrong), authgate.ErrNotFound)
+	zero := p2
+	for i := range 2 {
+		z := *zero
+		z.LastUsed = base.Add(time.Duration(i+2) * time.Second)
+		c.wantErr("UsePasskey(counter 0 after 0)", pa.UsePasskey(c.ctx(), &z), nil)
+		*p2 = z
+	}
+
+	// A rename from a stale copy keeps the sign-in's counter; a clone
+	// warning, once set, stays.
+	stale := *p
+	stale.Name, stale.CloneWarning = "Work laptop", true
+	c.wantErr("UpdatePasskey", pa.UpdatePasskey(c.ctx(), &stale), nil)
+	upd.Name, upd.CloneWarning = "Work laptop", true
+	unwarn := upd
+	unwarn.CloneWarning = false
+	c.wantErr("UpdatePasskey(clearing the warning)", pa.UpdatePasskey(c.ctx(), &unwarn), nil)
+	wrong = upd
 	wrong.UserID = other
 	c.wantErr("UpdatePasskey by another user", pa.UpdatePasskey(c.ctx(), &wrong), authgate.ErrNotFound)
 	list, err := pa.Passkeys(c.ctx(), uid)

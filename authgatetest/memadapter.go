@@ -573,7 +573,26 @@ func (m *MemoryAdapter) UpdatePasskey(ctx context.Context, p *authgate.Passkey) 
 		return authgate.ErrNotFound
 	}
 	x := &m.passkeys[i]
-	x.Name, x.SignCount, x.BackupState, x.CloneWarning, x.LastUsed, x.Data = p.Name, p.SignCount, p.BackupState, p.CloneWarning, p.LastUsed, bytes.Clone(p.Data)
+	x.Name = p.Name
+	x.CloneWarning = x.CloneWarning || p.CloneWarning
+	return nil
+}
+
+// UsePasskey implements [authgate.PasskeyAdapter].
+func (m *MemoryAdapter) UsePasskey(ctx context.Context, p *authgate.Passkey) error {
+	defer m.mu.Unlock()
+	if err := m.begin(ctx); err != nil {
+		return err
+	}
+	i := m.passkeyIndex(p.UserID, p.CredentialID)
+	if i < 0 {
+		return authgate.ErrNotFound
+	}
+	x := &m.passkeys[i]
+	if p.SignCount <= x.SignCount && (p.SignCount != 0 || x.SignCount != 0) {
+		return authgate.ErrConflict
+	}
+	x.SignCount, x.BackupState, x.LastUsed, x.Data = p.SignCount, p.BackupState, p.LastUsed, bytes.Clone(p.Data)
 	return nil
 }
 

@@ -190,15 +190,37 @@ func (s *Store) Passkeys(ctx context.Context, userID string) ([]authgate.Passkey
 	return out, rows.Err()
 }
 
-// UpdatePasskey implements [authgate.PasskeyAdapter].
+// UpdatePasskey implements [authgate.PasskeyAdapter]: the name, and a
+// clone warning that an OR keeps once set.
 func (s *Store) UpdatePasskey(ctx context.Context, p *authgate.Passkey) error {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	n, err := s.exec(ctx, s.db, `UPDATE authgate_passkeys SET name = ?, sign_count = ?, backup_state = ?, clone_warning = ?,
-		last_used = ?, data = ? WHERE credential_id = ? AND user_id = ?`,
-		p.Name, int64(p.SignCount), flag(p.BackupState), flag(p.CloneWarning), millis(p.LastUsed), blob(p.Data), p.CredentialID, p.UserID)
+	n, err := s.exec(ctx, s.db, `UPDATE authgate_passkeys SET name = ?, clone_warning = CASE WHEN ? = 1 THEN 1 ELSE clone_warning END
+		WHERE credential_id = ? AND user_id = ?`, p.Name, flag(p.CloneWarning), p.CredentialID, p.UserID)
 	if err == nil && n == 0 {
 		err = authgate.ErrNotFound
+	}
+	return err
+}
+
+// UsePasskey implements [authgate.PasskeyAdapter] with one conditional
+// UPDATE, so concurrent sign-ins presenting one counter value cannot both
+// succeed; when it changes no row, a read tells a counter that did not
+// increase from a missing credential.
+func (s *Store) UsePasskey(ctx context.Context, p *authgate.Passkey) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	count := int64(p.SignCount)
+	n, err := s.exec(ctx, s.db, `UPDATE authgate_passkeys SET sign_count = ?, backup_state = ?, last_used = ?, data = ?
+		WHERE credential_id = ? AND user_id = ? AND (sign_count < ? OR (sign_count = 0 AND ? = 0))`,
+		count, flag(p.BackupState), millis(p.LastUsed), blob(p.Data), p.CredentialID, p.UserID, count, count)
+	if err != nil || n == 1 {
+		return err
+	}
+	var one int
+	err = s.db.QueryRowContext(ctx, s.q(`SELECT 1 FROM authgate_passkeys WHERE credential_id = ? AND user_id = ?`), p.CredentialID, p.UserID).Scan(&one)
+	if err = notFound(err); err == nil {
+		err = authgate.ErrConflict
 	}
 	return err
 }

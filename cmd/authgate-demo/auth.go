@@ -98,7 +98,11 @@ func (a *app) newAuth(o Options) (*authgate.Auth[Claims], error) {
 		Limiter: o.Limiter, Revocations: o.Revocations,
 		// "Sign in with …" (buildProviders, below): -oidc-issuer, GITHUB_ID.
 		Providers: o.Providers,
-		Logger:    o.Logger, Now: o.Now, Hasher: o.Hasher,
+
+		// Passkeys (passkey.go): sign in with the device's screen lock,
+		// no password typed.
+		Extensions: a.passkeyExtensions(),
+		Logger:     o.Logger, Now: o.Now, Hasher: o.Hasher,
 
 		// Our own login form replaces the built-in page; guards send
 		// anonymous browsers to /login?callbackUrl=….

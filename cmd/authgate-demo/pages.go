@@ -16,6 +16,7 @@ import (
 	"net/http"
 
 	"github.com/authgate/authgate"
+	"github.com/authgate/authgate/passkey"
 )
 
 //go:embed templates static
@@ -31,6 +32,8 @@ type app struct {
 	// formTargets their origins for the CSP's form-action (oauth.go).
 	providers   []loginProvider
 	formTargets string
+	// passkeys is the passkey extension (passkey.go).
+	passkeys *passkey.Passkeys[Claims]
 }
 
 // newApp builds the demo's whole HTTP handler.
@@ -40,13 +43,14 @@ func newApp(store *Store, o Options) (http.Handler, error) {
 	}
 	a := &app{store: store, log: o.Logger, pages: map[string]*template.Template{},
 		providers: loginProviders(o.Providers), formTargets: formTargets(context.Background(), o.Providers)}
-	for _, name := range []string{"login", "dashboard", "admin", "forbidden", "devices"} {
+	for _, name := range []string{"login", "dashboard", "admin", "forbidden", "devices", "passkeys"} {
 		t, err := template.ParseFS(assets, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, err
 		}
 		a.pages[name] = t
 	}
+	a.passkeys = a.newPasskeys(o.URL) // passkey.go; nil on an IP address
 	auth, err := a.newAuth(o)
 	if err != nil {
 		return nil, err
@@ -55,6 +59,7 @@ func newApp(store *Store, o Options) (http.Handler, error) {
 
 	mux := http.NewServeMux()
 	handler := a.mountAuth(mux) // authgate's endpoints and guards (auth.go)
+	a.mountPasskeys(mux)        // "Your passkeys" (passkey.go)
 	mux.HandleFunc("GET /login", a.login)
 	mux.HandleFunc("GET /api/me", a.me)
 	static, _ := fs.Sub(assets, "static")
@@ -87,12 +92,15 @@ type pageData struct {
 	Error, Notice, CallbackURL string
 	SessionJSON                string
 	Users                      []User
-	Devices                    []authgate.Device // devices: the user's sessions
-	Providers                  []loginProvider   // login: "Sign in with …"
+	Devices                    []authgate.Device    // devices: the user's sessions
+	Providers                  []loginProvider      // login: "Sign in with …"
+	Passkeys                   []passkey.Credential // passkeys: the user's passkeys
+	PasskeysOn                 bool                 // passkey buttons (passkey.go)
 }
 
 func (a *app) render(w http.ResponseWriter, r *http.Request, status int, name string, d pageData) {
 	d.Session, _ = a.auth.Session(r)
+	d.PasskeysOn = a.passkeys != nil
 	if d.CSRFToken == "" && d.Session != nil {
 		d.CSRFToken = a.auth.CSRFToken(w, r) // for the sign-out form
 	}
