@@ -54,8 +54,12 @@ func TestFilter(t *testing.T) {
 					t.Fatalf("sid-%d: added, not reported", i)
 				}
 			}
-			if f.Len() != n {
-				t.Errorf("Len = %d, want %d", f.Len(), n)
+			// Two ids whose 24-bit fingerprints meet in one bucket pair
+			// share a slot (MayContain cannot tell them apart anyway):
+			// about one run in forty has such a pair among 100 000 ids,
+			// more than a handful would mean a broken hash.
+			if f.Len() > n || f.Len() < n-5 {
+				t.Errorf("Len = %d, want %d (less at most a few shared slots)", f.Len(), n)
 			}
 		}},
 		{"a full filter refuses a new id with ErrFull and keeps every entry", func(t *testing.T, c *clock) {
