@@ -2,8 +2,10 @@ package authgate
 
 import (
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 )
 
 // Extension is a way to sign in, or a step of one, that lives in a package
@@ -95,4 +97,46 @@ func (a *Auth[T]) handleExtensions(mux *http.ServeMux, exts []mountedExtension) 
 		}
 	}
 	return nil
+}
+
+// What an extension uses of its Auth besides the methods every app calls:
+// the same public URL, stores, clock and secrets as the core, so that it
+// needs no configuration of its own for them.
+
+// Origin returns the public origin of [Config.URL], such as
+// "https://example.com": with [Auth.BasePath] it makes the absolute URLs
+// an extension answers with and puts in links.
+func (a *Auth[T]) Origin() string { return a.origin }
+
+// Adapter returns [Config.Adapter], or nil when there is none.
+func (a *Auth[T]) Adapter() Adapter { return a.cfg.Adapter }
+
+// Hasher returns [Config.Hasher] ([BcryptHasher] when it was nil).
+func (a *Auth[T]) Hasher() PasswordHasher { return a.cfg.Hasher }
+
+// Logger returns [Config.Logger] ([slog.Default] when it was nil).
+func (a *Auth[T]) Logger() *slog.Logger { return a.log }
+
+// Now returns the current time by [Config.Now].
+func (a *Auth[T]) Now() time.Time { return a.now() }
+
+// ClientAddr returns the address of r's client as the core throttles it
+// ([Attempt.Addr]): RemoteAddr's host, or the X-Forwarded-For client when
+// the request came through one of [Config.TrustedProxies].
+func (a *Auth[T]) ClientAddr(r *http.Request) string { return a.clientAddr(r) }
+
+// Keys returns one 32-byte key per secret of [Config.Secrets], in their
+// order (make new values with the first, accept values made with any),
+// derived with HKDF-SHA256 for purpose alone: purpose names the extension
+// and a version, such as "email link v1", and is kept apart from the
+// purposes of the core's own keys. It panics on an empty purpose.
+func (a *Auth[T]) Keys(purpose string) [][]byte {
+	if purpose == "" {
+		panic("authgate: Keys needs a purpose")
+	}
+	keys := make([][]byte, len(a.cfg.Secrets))
+	for i, s := range a.cfg.Secrets {
+		keys[i] = deriveKey([]byte(s), "authgate extension key: "+purpose)
+	}
+	return keys
 }
