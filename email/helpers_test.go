@@ -87,6 +87,7 @@ type options struct {
 	smtp     *smtptest.Server
 	clk      *clock
 	limiter  authgate.Limiter // default: NoLimiter (the throttle tests set one)
+	url      string           // the public origin; default: the instance's own
 	edit     func(*email.Config)
 	editAuth func(*authgate.Config[claims])
 }
@@ -100,7 +101,8 @@ type env struct {
 	auth   *authgate.Auth[claims]
 	ext    *email.Extension[claims]
 	srv    *httptest.Server
-	url    string
+	url    string // the public origin (links, redirects)
+	direct string // where this instance listens
 	signUp atomic.Bool // the SignIn callback allows new users
 	logs   *strings.Builder
 	logMu  *sync.Mutex
@@ -137,7 +139,10 @@ func newEnv(t testing.TB, o options) *env {
 	var h http.Handler
 	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
 	t.Cleanup(e.srv.Close)
-	e.url = e.srv.URL
+	e.url, e.direct = e.srv.URL, e.srv.URL
+	if o.url != "" {
+		e.url = o.url
+	}
 	ac := authgate.Config[claims]{
 		Secrets:    []string{secret},
 		URL:        e.url,
@@ -238,13 +243,25 @@ type browser struct {
 
 func (e *env) browser() *browser {
 	jar, _ := cookiejar.New(nil)
-	return &browser{e: e, base: e.url, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
+	return &browser{e: e, base: e.direct, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
 		return http.ErrUseLastResponse
 	}}}
 }
 
 // on returns a browser with b's cookies that talks to another instance.
-func (b *browser) on(e *env) *browser { return &browser{e: e, c: b.c, base: e.url} }
+func (b *browser) on(e *env) *browser { return &browser{e: e, c: b.c, base: e.direct} }
+
+// target is where a request for path goes: a path or a URL on the public
+// origin goes to this browser's instance.
+func (b *browser) target(path string) string {
+	if rest, ok := strings.CutPrefix(path, b.e.url); ok {
+		return b.base + rest
+	}
+	if !strings.HasPrefix(path, "http") {
+		return b.base + path
+	}
+	return path
+}
 
 type response struct {
 	status int
@@ -270,19 +287,13 @@ func (b *browser) get(path string) response {
 
 func (b *browser) method(method, path string) response {
 	b.e.t.Helper()
-	if !strings.HasPrefix(path, "http") {
-		path = b.base + path
-	}
-	req, _ := http.NewRequest(method, path, nil)
+	req, _ := http.NewRequest(method, b.target(path), nil)
 	return b.do(req)
 }
 
 func (b *browser) postForm(path string, form url.Values) response {
 	b.e.t.Helper()
-	if !strings.HasPrefix(path, "http") {
-		path = b.base + path
-	}
-	req, _ := http.NewRequest("POST", path, strings.NewReader(form.Encode()))
+	req, _ := http.NewRequest("POST", b.target(path), strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	return b.do(req)
 }

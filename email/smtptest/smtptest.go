@@ -7,10 +7,12 @@ package smtptest
 
 import (
 	"bytes"
+	"crypto/tls"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"mime"
 	"mime/multipart"
 	"mime/quotedprintable"
@@ -37,10 +39,13 @@ type Mail struct {
 	Header mail.Header
 	// Subject is the decoded Subject header.
 	Subject string
-	// Text and HTML are the decoded text/plain and text/html parts.
+	// Text and HTML are the decoded text/plain and text/html parts, with
+	// LF line breaks.
 	Text, HTML string
 	// Raw is the message as received.
 	Raw []byte
+	// TLS reports that the message came over TLS (STARTTLS or implicit).
+	TLS bool
 }
 
 // linkRE finds http(s) URLs in a text body.
@@ -80,6 +85,10 @@ type Options struct {
 	// before MAIL FROM (the server allows it without TLS: it listens on
 	// loopback only).
 	Username, Password string
+	// TLS, when set, is offered through STARTTLS; with ImplicitTLS the
+	// server speaks TLS from the first byte instead (smtps).
+	TLS         *tls.Config
+	ImplicitTLS bool
 }
 
 // Start starts a server on 127.0.0.1 for tb and closes it when tb ends.
@@ -91,6 +100,9 @@ func Start(tb testing.TB, o Options) *Server {
 	}
 	s := &Server{Addr: ln.Addr().String(), user: o.Username, pass: o.Password, mails: make(chan *Mail, 1024)}
 	u := url.URL{Scheme: "smtp", Host: s.Addr}
+	if o.ImplicitTLS {
+		u.Scheme = "smtps"
+	}
 	if o.Username != "" {
 		u.User = url.UserPassword(o.Username, o.Password)
 	}
@@ -99,9 +111,17 @@ func Start(tb testing.TB, o Options) *Server {
 		s.mu.Lock()
 		s.conns++
 		s.mu.Unlock()
-		return &session{s: s, authed: s.user == ""}, nil
+		_, isTLS := c.TLSConnectionState()
+		return &session{s: s, authed: s.user == "", conn: c, tls: isTLS}, nil
 	}))
+	if o.TLS != nil && !o.ImplicitTLS {
+		s.srv.TLSConfig = o.TLS
+	}
+	if o.ImplicitTLS {
+		ln = tls.NewListener(ln, o.TLS)
+	}
 	s.srv.Domain = "localhost"
+	s.srv.ErrorLog = log.New(io.Discard, "", 0) // clients that hang up are no news
 	s.srv.AllowInsecureAuth = true
 	s.srv.MaxMessageBytes = 1 << 20
 	s.srv.ReadTimeout = 30 * time.Second
@@ -155,6 +175,8 @@ func (s *Server) Pending() []*Mail {
 
 type session struct {
 	s      *Server
+	conn   *smtp.Conn
+	tls    bool
 	authed bool
 	from   string
 	to     []string
@@ -204,6 +226,8 @@ func (x *session) Data(r io.Reader) error {
 		return &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 6, 0}, Message: err.Error()}
 	}
 	m.From, m.To = x.from, x.to
+	_, m.TLS = x.conn.TLSConnectionState()
+	m.TLS = m.TLS || x.tls
 	x.s.mails <- m
 	return nil
 }
@@ -261,11 +285,13 @@ func (m *Mail) readPart(contentType, encoding string, body io.Reader) error {
 	if err != nil {
 		return fmt.Errorf("smtptest: %s part: %w", mt, err)
 	}
+	// Line breaks are CRLF on the wire (RFC 5322); the test reads LF.
+	text := strings.ReplaceAll(string(b), "\r\n", "\n")
 	switch mt {
 	case "text/plain":
-		m.Text += string(b)
+		m.Text += text
 	case "text/html":
-		m.HTML += string(b)
+		m.HTML += text
 	}
 	return nil
 }
