@@ -101,8 +101,8 @@ type env struct {
 	auth   *authgate.Auth[claims]
 	ext    *email.Extension[claims]
 	srv    *httptest.Server
-	url    string // the public origin (links, redirects)
-	direct string // where this instance listens
+	url    string      // the public origin (links, redirects)
+	direct string      // where this instance listens
 	signUp atomic.Bool // the SignIn callback allows new users
 	logs   *strings.Builder
 	logMu  *sync.Mutex
