@@ -185,6 +185,19 @@ func (x *Extension[T]) failure(w http.ResponseWriter, err error) (int, string) {
 	return http.StatusInternalServerError, x.errorURL("Configuration")
 }
 
+// refuse logs a refused link (event names it) and returns the error page
+// for err, with err.
+func (x *Extension[T]) refuse(w http.ResponseWriter, r *http.Request, event string, err error) (string, error) {
+	level := slog.LevelWarn
+	if errors.Is(err, authgate.ErrStore) {
+		level = slog.LevelError
+	}
+	x.log.LogAttrs(r.Context(), level, "email: link refused", slog.String("event", event),
+		slog.String("reason", err.Error()), slog.String("addr", x.auth.ClientAddr(r)))
+	_, target := x.failure(w, err)
+	return target, err
+}
+
 // throttle asks the Limiter whether a mail to address may go out now:
 // nil, a *ThrottledError, or an error wrapping authgate.ErrStore when the
 // limiter failed (fail closed). An allowed attempt is never given back:
@@ -204,6 +217,22 @@ func (x *Extension[T]) throttle(ctx context.Context, r *http.Request, address st
 		x.log.LogAttrs(ctx, slog.LevelError, "email: send limiter record failed", slog.String("event", "limiter_error"), slog.String("reason", err.Error()))
 	}
 	return nil
+}
+
+// admit normalises the address a mail is asked for and asks the Limiter:
+// the normalised address, or the error (logged) that refuses the mail
+// before anything is stored or sent.
+func (x *Extension[T]) admit(r *http.Request, address string) (string, error) {
+	addr, err := x.normalize(address)
+	if err != nil {
+		x.log.LogAttrs(r.Context(), slog.LevelInfo, "email: address refused", slog.String("event", "email_refused"),
+			slog.String("reason", err.Error()), slog.String("addr", x.auth.ClientAddr(r)))
+		return "", err
+	}
+	if err := x.throttle(r.Context(), r, addr); err != nil {
+		return "", err
+	}
+	return addr, nil
 }
 
 // normalize runs Config.Normalize; its errors wrap ErrInvalidAddress.

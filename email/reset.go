@@ -53,13 +53,8 @@ func (x *Extension[T]) RequestPasswordReset(r *http.Request, address, callbackUR
 		return ErrResetOff
 	}
 	ctx := r.Context()
-	addr, err := x.normalize(address)
+	addr, err := x.admit(r, address)
 	if err != nil {
-		x.log.LogAttrs(ctx, slog.LevelInfo, "email: address refused", slog.String("event", "email_refused"),
-			slog.String("reason", err.Error()), slog.String("addr", x.auth.ClientAddr(r)))
-		return err
-	}
-	if err := x.throttle(ctx, r, addr); err != nil {
 		return err
 	}
 	now := x.auth.Now()
@@ -70,14 +65,13 @@ func (x *Extension[T]) RequestPasswordReset(r *http.Request, address, callbackUR
 	go func() {
 		defer x.bg.Done()
 		defer cancel()
-		x.sendReset(r.WithContext(bg), addr, callbackURL, client, now)
+		x.sendReset(bg, addr, callbackURL, client, now)
 	}()
 	return nil
 }
 
 // sendReset is the background half of RequestPasswordReset.
-func (x *Extension[T]) sendReset(r *http.Request, addr, callbackURL, client string, now time.Time) {
-	ctx := r.Context()
+func (x *Extension[T]) sendReset(ctx context.Context, addr, callbackURL, client string, now time.Time) {
 	logErr := func(msg string, err error) {
 		x.log.LogAttrs(ctx, slog.LevelError, msg, slog.String("event", "email_error"), slog.String("to", addr), slog.String("reason", err.Error()))
 	}
@@ -101,7 +95,7 @@ func (x *Extension[T]) sendReset(r *http.Request, addr, callbackURL, client stri
 		page = x.auth.Origin() + x.cfg.ResetPasswordPage
 	}
 	d := MailData{URL: linkURL(page, callbackURL, tok, addr), Host: x.host(), Address: addr, Expires: exp, Minutes: minutes(x.cfg.MaxAge)}
-	if err := x.send(r, x.cfg.ResetMail, d); err != nil {
+	if err := x.send(ctx, x.cfg.ResetMail, d); err != nil {
 		if derr := x.dropToken(ctx, kindReset, addr, u.ID, tok); derr != nil {
 			logErr("email: password reset: unsent link not deleted", derr)
 		}
@@ -141,16 +135,7 @@ func (x *Extension[T]) ResetPassword(w http.ResponseWriter, r *http.Request, add
 		return x.errorURL("Configuration"), ErrResetOff
 	}
 	ctx := r.Context()
-	fail := func(err error) (string, error) {
-		level := slog.LevelWarn
-		if errors.Is(err, authgate.ErrStore) {
-			level = slog.LevelError
-		}
-		x.log.LogAttrs(ctx, level, "email: password reset refused", slog.String("event", "reset_refused"),
-			slog.String("reason", err.Error()), slog.String("addr", x.auth.ClientAddr(r)))
-		_, target := x.failure(w, err)
-		return target, err
-	}
+	fail := func(err error) (string, error) { return x.refuse(w, r, "reset_refused", err) }
 	if err := x.checkPassword(password); err != nil {
 		return "", err
 	}
@@ -201,16 +186,7 @@ func (x *Extension[T]) ResetPassword(w http.ResponseWriter, r *http.Request, add
 // serveForgot is POST BasePath/forgot-password: the same answer for
 // every valid address, NextAuth's verify-request URL with type=reset.
 func (x *Extension[T]) serveForgot(w http.ResponseWriter, r *http.Request) {
-	f, jsonMode, ok := x.readProtected(w, r)
-	if !ok {
-		return
-	}
-	if err := x.RequestPasswordReset(r, f["email"], f["callbackUrl"]); err != nil {
-		status, target := x.failure(w, err)
-		answer(w, r, jsonMode, status, target)
-		return
-	}
-	answer(w, r, jsonMode, http.StatusOK, x.verifyURL(kindReset))
+	x.serveMailRequest(w, r, kindReset, x.RequestPasswordReset)
 }
 
 // serveResetPage is GET (and HEAD) BasePath/reset-password: the link in

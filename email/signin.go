@@ -25,13 +25,8 @@ import (
 // (the mail was not handed over; its token was deleted again).
 func (x *Extension[T]) SendLink(r *http.Request, address, callbackURL string) error {
 	ctx := r.Context()
-	addr, err := x.normalize(address)
+	addr, err := x.admit(r, address)
 	if err != nil {
-		x.log.LogAttrs(ctx, slog.LevelInfo, "email: address refused", slog.String("event", "email_refused"),
-			slog.String("reason", err.Error()), slog.String("addr", x.auth.ClientAddr(r)))
-		return err
-	}
-	if err := x.throttle(ctx, r, addr); err != nil {
 		return err
 	}
 	now := x.auth.Now()
@@ -41,7 +36,7 @@ func (x *Extension[T]) SendLink(r *http.Request, address, callbackURL string) er
 		return err
 	}
 	link := linkURL(x.base+"/callback/"+x.id, cleanCallback(callbackURL), tok, addr)
-	if err := x.send(r, x.cfg.SignInMail, MailData{URL: link, Host: x.host(), Address: addr, Expires: exp, Minutes: minutes(x.cfg.MaxAge)}); err != nil {
+	if err := x.send(ctx, x.cfg.SignInMail, MailData{URL: link, Host: x.host(), Address: addr, Expires: exp, Minutes: minutes(x.cfg.MaxAge)}); err != nil {
 		if derr := x.dropToken(ctx, kindSignIn, addr, "", tok); derr != nil {
 			x.log.LogAttrs(ctx, slog.LevelError, "email: unsent link not deleted", slog.String("event", "email_error"), slog.String("reason", derr.Error()))
 		}
@@ -52,18 +47,18 @@ func (x *Extension[T]) SendLink(r *http.Request, address, callbackURL string) er
 	return nil
 }
 
-// send renders d with t and hands the mail to the Mailer, bounded by r's
-// context. Errors wrap ErrSend and are logged.
-func (x *Extension[T]) send(r *http.Request, t *Templates, d MailData) error {
+// send renders d with t and hands the mail to the Mailer, bounded by ctx.
+// Errors wrap ErrSend and are logged.
+func (x *Extension[T]) send(ctx context.Context, t *Templates, d MailData) error {
 	msg, err := t.Render(d)
 	if err == nil {
-		err = x.cfg.Mailer.Send(r.Context(), msg)
+		err = x.cfg.Mailer.Send(ctx, msg)
 	}
 	if err != nil {
 		if !errors.Is(err, ErrSend) {
 			err = fmt.Errorf("%w: %w", ErrSend, err)
 		}
-		x.log.LogAttrs(r.Context(), slog.LevelError, "email: mail not sent", slog.String("event", "email_error"),
+		x.log.LogAttrs(ctx, slog.LevelError, "email: mail not sent", slog.String("event", "email_error"),
 			slog.String("to", d.Address), slog.String("reason", err.Error()))
 	}
 	return err
@@ -85,16 +80,7 @@ func (x *Extension[T]) send(r *http.Request, t *Templates, d MailData) error {
 // ([authgate.ErrAccessDenied], …).
 func (x *Extension[T]) UseLink(w http.ResponseWriter, r *http.Request, address, token, callbackURL string) (string, error) {
 	ctx := r.Context()
-	fail := func(err error) (string, error) {
-		level := slog.LevelWarn
-		if errors.Is(err, authgate.ErrStore) {
-			level = slog.LevelError
-		}
-		x.log.LogAttrs(ctx, level, "email: link refused", slog.String("event", "email_link_refused"),
-			slog.String("reason", err.Error()), slog.String("addr", x.auth.ClientAddr(r)))
-		_, target := x.failure(w, err)
-		return target, err
-	}
+	fail := func(err error) (string, error) { return x.refuse(w, r, "email_link_refused", err) }
 	addr, err := x.normalize(address)
 	if err != nil {
 		return fail(fmt.Errorf("%w: %w", ErrLinkInvalid, err))
@@ -173,16 +159,24 @@ func fromAdapter[T any](u *authgate.AdapterUser) *authgate.User[T] {
 // an error page: EmailSignin (400 for a bad address, 503 when the mail
 // failed), TooManyAttempts (429) or Busy (503).
 func (x *Extension[T]) serveSend(w http.ResponseWriter, r *http.Request) {
+	x.serveMailRequest(w, r, kindSignIn, x.SendLink)
+}
+
+// serveMailRequest answers a POST that asks for a mail of kind: ask
+// (SendLink, RequestPasswordReset) does the work with the body's email and
+// callbackUrl; the answer is NextAuth's verify-request URL or an error
+// page.
+func (x *Extension[T]) serveMailRequest(w http.ResponseWriter, r *http.Request, kind string, ask func(*http.Request, string, string) error) {
 	f, jsonMode, ok := x.readProtected(w, r)
 	if !ok {
 		return
 	}
-	if err := x.SendLink(r, f["email"], f["callbackUrl"]); err != nil {
+	if err := ask(r, f["email"], f["callbackUrl"]); err != nil {
 		status, target := x.failure(w, err)
 		answer(w, r, jsonMode, status, target)
 		return
 	}
-	answer(w, r, jsonMode, http.StatusOK, x.verifyURL(kindSignIn))
+	answer(w, r, jsonMode, http.StatusOK, x.verifyURL(kind))
 }
 
 // serveConfirm is GET (and HEAD) BasePath/callback/email: the link in the
