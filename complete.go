@@ -1,6 +1,7 @@
 package authgate
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -26,6 +27,16 @@ type SignInMethod struct {
 	// passes the redirect policy ([Callbacks.Redirect]). Empty means the
 	// callback-url cookie's, else the origin.
 	CallbackURL string
+	// Commit, when set, runs once the SignIn callback has allowed the
+	// sign-in and before the JWT callback: it stores what the sign-in
+	// changes, such as creating a new user or marking an address
+	// verified. u holds the user's ID, Email, Name, Image and Role as the
+	// callback left them. A user not stored yet is passed to
+	// CompleteSignIn with an empty ID (so the SignIn callback sees a
+	// sign-up, as for an OAuth provider's new user); Commit must then set
+	// u.ID, which becomes the user's. An error ends the sign-in without a
+	// session; wrap [ErrStore] in it for a store that cannot answer.
+	Commit func(ctx context.Context, u *AdapterUser) error
 }
 
 // CompleteSignIn signs in user, whom an extension has authenticated (a
@@ -43,9 +54,26 @@ type SignInMethod struct {
 // [ErrAccessDenied] and no session; otherwise authgate's error page with
 // NextAuth's code (AccessDenied, Busy for [ErrStore], Configuration) and
 // the error, which wraps [ErrAccessDenied], [ErrInvalidUser],
-// [ErrCallback], [ErrSessionTooLarge], [ErrConfig] or [ErrStore].
+// [ErrCallback], [ErrSessionTooLarge], [ErrConfig] or [ErrStore], or is
+// the error of [SignInMethod.Commit] (answered Busy when it wraps
+// ErrStore, else Configuration).
 func (a *Auth[T]) CompleteSignIn(w http.ResponseWriter, r *http.Request, user *User[T], m SignInMethod) (string, error) {
 	via := signInVia[T]{amr: slices.Clone(m.AMR), profile: m.Profile}
+	if m.Commit != nil {
+		via.commit = func(ctx context.Context, u *User[T]) error {
+			au := &AdapterUser{ID: u.ID, Email: u.Email, Name: u.Name, Image: u.Image, Role: u.Role}
+			if err := m.Commit(ctx, au); err != nil {
+				return err
+			}
+			if u.ID == "" {
+				if au.ID == "" {
+					return fmt.Errorf("%w: Commit set no ID", ErrInvalidUser)
+				}
+				u.ID = au.ID
+			}
+			return nil
+		}
+	}
 	if m.Account != (Account{}) {
 		acct := m.Account
 		via.provider = &acct

@@ -102,6 +102,11 @@ func (a *Auth[T]) handleExtensions(mux *http.ServeMux, exts []mountedExtension) 
 // configuration (without the secrets), the client address as the Limiter
 // counts it, and keys of its own derived from the secrets.
 
+// Origin returns the public origin of [Config.URL], lower-cased, such as
+// "https://example.com": with [Auth.BasePath] it makes the absolute URLs
+// an extension answers with and puts in links.
+func (a *Auth[T]) Origin() string { return a.origin }
+
 // Config returns the configuration a was made with, every default filled
 // in (Adapter, Limiter, Hasher, Logger, Now, URL, BasePath, MaxBodyBytes,
 // FreshAuthAge, …), for an [Extension] that stores through

@@ -2,8 +2,10 @@ package authgate_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -13,6 +15,7 @@ import (
 	"time"
 
 	"github.com/authgate/authgate"
+	"github.com/authgate/authgate/authgatetest"
 )
 
 // Tests of the extension seam: an Extension's endpoints are served under
@@ -169,5 +172,79 @@ func TestExtensionReadsTheConfigAndTheClientAddress(t *testing.T) {
 		if got := x.auth.ClientAddr(r); got != tt.want {
 			t.Errorf("%s: ClientAddr got %q, want %q", tt.name, got, tt.want)
 		}
+	}
+	if x.auth.Origin() != appURL {
+		t.Errorf("Origin = %q, want %q", x.auth.Origin(), appURL)
+	}
+}
+
+// signUpExtension signs in a user who is not stored yet: CompleteSignIn
+// gets an empty ID and a Commit that creates the user in the adapter.
+type signUpExtension struct {
+	auth    *authgate.Auth[claims]
+	created []string
+}
+
+func (x *signUpExtension) ID() string { return "signup" }
+
+func (x *signUpExtension) Mount(a *authgate.Auth[claims]) (authgate.Endpoints, error) {
+	x.auth = a
+	return authgate.Endpoints{Routes: map[string]http.Handler{"POST /signup": http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		email := r.PostFormValue("email")
+		_, err := a.CompleteSignIn(w, r, &authgate.User[claims]{Email: email}, authgate.SignInMethod{
+			Account: authgate.Account{Provider: "signup", Type: "email", ProviderAccountID: email},
+			AMR:     []string{"email"},
+			Commit: func(ctx context.Context, u *authgate.AdapterUser) error {
+				if err := a.Config().Adapter.CreateUser(ctx, u); err != nil {
+					return fmt.Errorf("%w: %w", authgate.ErrStore, err)
+				}
+				x.created = append(x.created, u.ID)
+				return nil
+			},
+		})
+		if err != nil {
+			http.Error(w, "refused", http.StatusForbidden)
+		}
+	})}}, nil
+}
+
+func TestCompleteSignInCommitsASignUpOnlyOnceTheSignInCallbackAllowsIt(t *testing.T) {
+	t.Parallel()
+	for _, allow := range []bool{false, true} {
+		t.Run(fmt.Sprintf("allowed %v", allow), func(t *testing.T) {
+			t.Parallel()
+			x := &signUpExtension{}
+			ad := authgatetest.NewMemoryAdapter()
+			var sawID []string
+			a := newApp(t, func(c *authgate.Config[claims]) {
+				c.Adapter = ad
+				c.Extensions = []authgate.Extension[claims]{x}
+				c.Callbacks.SignIn = func(ctx context.Context, p authgate.SignInParams[claims]) (authgate.SignInDecision, error) {
+					sawID = append(sawID, p.User.ID)
+					if allow {
+						return authgate.Allow(), nil
+					}
+					return authgate.Deny(), nil
+				}
+			})
+			c := a.client()
+			res := c.postForm("/api/auth/signup", url.Values{"email": {"new@example.com"}})
+			if len(sawID) != 1 || sawID[0] != "" {
+				t.Errorf("the SignIn callback saw the user ids %q, want one empty id (a sign-up)", sawID)
+			}
+			_, err := ad.UserByEmail(context.Background(), "new@example.com")
+			if !allow {
+				if res.StatusCode != http.StatusForbidden || !errors.Is(err, authgate.ErrNotFound) || len(x.created) != 0 {
+					t.Errorf("denied: got %d, user lookup %v, created %q; want 403 and no user", res.StatusCode, err, x.created)
+				}
+				return
+			}
+			if err != nil || len(x.created) != 1 || !signedIn(res.Response) {
+				t.Fatalf("allowed: got %d, user lookup %v, created %q; want a session and one user", res.StatusCode, err, x.created)
+			}
+			if who := c.get("/whoami").body; !strings.HasPrefix(who, x.created[0]+" ") {
+				t.Errorf("/whoami = %q, want the new user's id %s as the subject", who, x.created[0])
+			}
+		})
 	}
 }

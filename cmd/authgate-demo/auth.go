@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/authgate/authgate"
+	"github.com/authgate/authgate/email"
 	"github.com/authgate/authgate/nextauth"
 	"github.com/authgate/authgate/providers"
 	"github.com/authgate/authgate/redisstore"
@@ -69,6 +70,12 @@ type Options struct {
 	// authgate's in-memory ones.
 	Limiter     authgate.Limiter
 	Revocations authgate.RevocationStore
+	// Redis is the client of -redis, or nil.
+	Redis *redis.Client
+
+	// Email is the e-mail extension (email.go): sign-in links and
+	// "forgot password"; nil leaves them off.
+	Email *email.Extension[Claims]
 }
 
 // newAuth is the demo's authgate: the deployment settings of o, and the
@@ -81,6 +88,11 @@ func (a *app) newAuth(o Options) (*authgate.Auth[Claims], error) {
 		return nil, err
 	}
 	store := a.store
+	var extensions []authgate.Extension[Claims]
+	// -smtp: sign-in links by e-mail and "forgot password" (email.go).
+	if o.Email != nil {
+		extensions = append(extensions, o.Email)
+	}
 	return authgate.New(authgate.Config[Claims]{
 		// The adapter (store.go): users, the accounts that sign them in (a
 		// username, a GitHub account), and the sessions, which the device
@@ -99,9 +111,9 @@ func (a *app) newAuth(o Options) (*authgate.Auth[Claims], error) {
 		// "Sign in with …" (buildProviders, below): -oidc-issuer, GITHUB_ID.
 		Providers: o.Providers,
 
-		// Passkeys (passkey.go): sign in with the device's screen lock,
-		// no password typed.
-		Extensions: a.passkeyExtensions(),
+		// Further ways to sign in: a link by e-mail (-smtp) and passkeys
+		// (passkey.go: the device's screen lock, no password typed).
+		Extensions: append(extensions, a.passkeyExtensions()...),
 		Logger:     o.Logger, Now: o.Now, Hasher: o.Hasher,
 
 		// Our own login form replaces the built-in page; guards send
@@ -131,13 +143,16 @@ func (a *app) newAuth(o Options) (*authgate.Auth[Claims], error) {
 		},
 
 		Callbacks: authgate.Callbacks[Claims]{
-			// SignIn lets everyone in whom Authorize or a provider vouched
-			// for. A new "Sign in with …" user (no ID yet: authgate creates
-			// them in the adapter once this allows it) gets the role user;
-			// nobody becomes admin that way.
+			// SignIn lets everyone in whom Authorize, a provider or an
+			// e-mail link vouched for. A new user (no ID yet: authgate
+			// creates them in the adapter once this allows it) gets the role
+			// user; nobody becomes admin that way.
 			SignIn: func(ctx context.Context, p authgate.SignInParams[Claims]) (authgate.SignInDecision, error) {
 				if p.User.ID == "" {
 					p.User.Role = oauthRole
+					if p.User.Name == "" { // a sign-up by e-mail link: the address's local part
+						p.User.Name, _, _ = strings.Cut(p.User.Email, "@")
+					}
 				}
 				return authgate.Allow(), nil
 			},
@@ -340,7 +355,7 @@ func useRedis(ctx context.Context, url string, o *Options, logger *slog.Logger) 
 		client.Close()
 		return nil, err
 	}
-	o.Limiter, o.Revocations = lim, revs
+	o.Limiter, o.Revocations, o.Redis = lim, revs, client
 	opt := client.Options()
 	logger.Info("sign-in limits and revocations are shared through redis",
 		slog.String("redis", fmt.Sprintf("%s/%d", opt.Addr, opt.DB)))

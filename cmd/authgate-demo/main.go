@@ -42,6 +42,7 @@ Usage:
                       [-session-max-age D] [-session-update-age D] [-session-max-lifetime D]
                       [-oidc-issuer URL -oidc-client-id ID | -dev-oidc]
                       [-token-format authgate|nextauth-v4|authjs-v5]
+                      [-smtp smtp://user:pass@host:port [-email-from ADDRESS]]
   authgate-demo adduser [-db FILE | -database URL] -username NAME [-email EMAIL] [-role user|admin] < password
 
 Defaults: -db authgate-demo.db, -addr localhost:3000, -role user,
@@ -66,6 +67,12 @@ if needed. When the table is empty it creates two demo users, alice (role
 admin) and bob (role user), and prints their random passwords once. It stops
 gracefully on SIGINT or SIGTERM. -dev-oidc adds "Sign in with OpenID Connect"
 through a development provider on loopback that signs everyone in as jane.doe.
+-smtp (or SMTP_URL) adds "E-mail me a link" and "Forgot password?" to the
+login page, mailing from -email-from (default "authgate demo
+<no-reply@HOST>"); smtp:// needs STARTTLS except on a loopback host,
+smtps:// is TLS from the start. Without it, and only when AUTH_URL is a
+loopback address (local mode), the links are written to the log instead,
+with a warning; with any other AUTH_URL they are off.
 Pages: /login, /dashboard (signed in), /devices (your signed-in devices),
 /admin (role admin), /api/me (JSON), and the NextAuth-compatible endpoints
 under /api/auth/. A database made by an older demo (a table users) is moved
@@ -98,6 +105,8 @@ Environment (serve):
                AUTH_URL/api/auth/callback/oidc at the issuer).
   GITHUB_ID, GITHUB_SECRET  an OAuth app's credentials: "Sign in with GitHub"
                (callback URL AUTH_URL/api/auth/callback/github).
+  SMTP_URL     the same as -smtp, e.g. smtp://user:pass@smtp.example.com:587
+               (the flag wins; the password is never printed).
                Users who sign in with a provider get the role user.
 
 Exit status: 0 on success, 1 on failure, 2 on a usage error.
@@ -173,6 +182,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	oidcIssuer := fs.String("oidc-issuer", "", "OpenID Connect issuer `URL` for \"Sign in with OpenID Connect\" (with -oidc-client-id and OIDC_CLIENT_SECRET)")
 	oidcClientID := fs.String("oidc-client-id", "", "the demo's client `ID` at the -oidc-issuer")
 	format := fs.String("token-format", "authgate", "session token `format`: authgate, nextauth-v4 or authjs-v5")
+	smtpURL := fs.String("smtp", "", "send sign-in and password reset links through the SMTP server at `URL` (smtp://user:pass@host:port; default $SMTP_URL)")
+	emailFrom := fs.String("email-from", "", "the `address` links are mailed from (with -smtp)")
 	devOIDC := fs.Bool("dev-oidc", false, "add \"Sign in with OpenID Connect\" through a development provider started on loopback, which signs everyone in as jane.doe without a password")
 	if code := parseFlags(fs, args); code >= 0 {
 		return code
@@ -208,6 +219,14 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	if opts.URL == "" {
 		opts.URL = defaultURL(*addr, ln.Addr())
 	}
+	// -smtp: the mailer is checked now (it connects at the first mail).
+	if *smtpURL == "" {
+		*smtpURL = getenv("SMTP_URL")
+	}
+	mailer, err := newMailer(EmailOptions{SMTPURL: *smtpURL, From: *emailFrom}, opts.URL, logger)
+	if err != nil {
+		return fail("%v", err)
+	}
 	if opts.Secret == "" {
 		opts.Secret = randomSecret()
 		logger.Warn("AUTH_SECRET is not set: using a random secret for this process, so every session ends when it restarts")
@@ -239,6 +258,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 			return fail("%s: %v", redisFrom, err)
 		}
 		defer closeRedis()
+	}
+	if opts.Email, err = newEmail(ctx, mailer, opts.Redis); err != nil {
+		return fail("-smtp: %v", err)
 	}
 	db := dbFlags.resolve(getenv)
 	store, err := OpenStore(ctx, db.dsn, logger)
@@ -288,6 +310,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		return fail("shutdown: %v", err)
+	}
+	if opts.Email != nil {
+		opts.Email.Wait(shutdownCtx) // password reset mails still being sent
 	}
 	return 0
 }

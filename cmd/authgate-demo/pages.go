@@ -33,7 +33,8 @@ type app struct {
 	providers   []loginProvider
 	formTargets string
 	// passkeys is the passkey extension (passkey.go).
-	passkeys *passkey.Passkeys[Claims]
+	passkeys   *passkey.Passkeys[Claims]
+	emailLinks bool // the e-mail extension is on (email.go)
 }
 
 // newApp builds the demo's whole HTTP handler.
@@ -42,9 +43,14 @@ func newApp(store *Store, o Options) (http.Handler, error) {
 		o.Logger = slog.Default()
 	}
 	a := &app{store: store, log: o.Logger, pages: map[string]*template.Template{},
-		providers: loginProviders(o.Providers), formTargets: formTargets(context.Background(), o.Providers)}
+		providers: loginProviders(o.Providers), formTargets: formTargets(context.Background(), o.Providers),
+		emailLinks: o.Email != nil}
 	for _, name := range []string{"login", "dashboard", "admin", "forbidden", "devices", "passkeys"} {
-		t, err := template.ParseFS(assets, "templates/layout.html", "templates/"+name+".html")
+		files := []string{"templates/layout.html", "templates/" + name + ".html"}
+		if name == "login" {
+			files = append(files, "templates/email.html") // "E-mail me a link" (email.go)
+		}
+		t, err := template.ParseFS(assets, files...)
 		if err != nil {
 			return nil, err
 		}
@@ -96,6 +102,7 @@ type pageData struct {
 	Providers                  []loginProvider      // login: "Sign in with …"
 	Passkeys                   []passkey.Credential // passkeys: the user's passkeys
 	PasskeysOn                 bool                 // passkey buttons (passkey.go)
+	EmailLinks                 bool                 // login: "E-mail me a link", "Forgot password?"
 }
 
 func (a *app) render(w http.ResponseWriter, r *http.Request, status int, name string, d pageData) {
@@ -135,6 +142,7 @@ var signInErrors = map[string]string{
 	"OAuthCallback":     "The sign-in with that provider did not complete. Try again.",
 	"SessionRequired":   "Sign in to see that page.",
 	"FreshSignIn":       "Sign in again to do that: it needs a recent sign-in.",
+	"EmailSignin":       "That is not an e-mail address a link can be sent to.",
 }
 
 // login is GET /login: the sign-in form. static/login.js submits it the
@@ -143,7 +151,7 @@ var signInErrors = map[string]string{
 // (to callbackUrl on success, back here with ?error=… otherwise).
 func (a *app) login(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	d := pageData{Title: "Sign in", CallbackURL: q.Get("callbackUrl"), Providers: a.providers}
+	d := pageData{Title: "Sign in", CallbackURL: q.Get("callbackUrl"), Providers: a.providers, EmailLinks: a.emailLinks}
 	if d.CallbackURL == "" {
 		d.CallbackURL = "/dashboard"
 	}

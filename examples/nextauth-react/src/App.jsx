@@ -1,5 +1,6 @@
 import { useEffect, useState } from "react"
 import { getProviders, signIn, signOut, useSession } from "next-auth/react"
+import EmailSignIn from "./EmailSignIn.jsx"
 
 // The seed's custom sign-in form, written as in any next-auth v4 app: the
 // unmodified next-auth/react client talks to the authgate demo (Go), which
@@ -87,6 +88,7 @@ export default function App() {
           ))}
         </form>
       )}
+      {!session && <EmailSignIn />}
 
       <h2>Results</h2>
       <p>signIn(): </p>
