@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 )
 
 // Extension is a way to sign in, or a step of one, that lives in a package
@@ -95,4 +96,42 @@ func (a *Auth[T]) handleExtensions(mux *http.ServeMux, exts []mountedExtension) 
 		}
 	}
 	return nil
+}
+
+// What an extension may use of the Auth besides [Auth.CompleteSignIn] and
+// the check cookies: its clock, its Limiter, the attempts it counts and
+// keys of its own derived from the secrets.
+
+// Now returns the time by [Config.Now], the clock the core reads.
+func (a *Auth[T]) Now() time.Time { return a.now() }
+
+// Limiter returns [Config.Limiter] (the in-memory default when it was
+// nil), for an extension to throttle its own attempts (codes, e-mails,
+// ceremonies) in the budgets sign-ins use.
+func (a *Auth[T]) Limiter() Limiter { return a.cfg.Limiter }
+
+// Attempt returns the [Attempt] r makes against account, as the
+// credentials sign-in builds it: the client address (through
+// [Config.TrustedProxies]) and the time by [Config.Now]. Its Device is
+// "": a stranger's attempt, under the address's and account's budgets.
+func (a *Auth[T]) Attempt(r *http.Request, account string) Attempt {
+	return Attempt{Account: account, Addr: a.clientAddr(r), Time: a.now()}
+}
+
+// purposeExtension prefixes the purposes of PurposeKeys, so that no
+// extension's key is one the core derives for itself.
+const purposeExtension = "authgate extension key v1: "
+
+// PurposeKeys returns one 32-byte key for purpose per [Config.Secrets],
+// in their order, derived with HKDF-SHA256: an extension seals with the
+// first and opens with each in turn, so putting a new secret first keeps
+// what the older ones sealed readable for as long as they stay listed.
+// Each purpose, such as "totp seed v1", gets keys of its own, unrelated to
+// every other purpose's and to the core's.
+func (a *Auth[T]) PurposeKeys(purpose string) [][]byte {
+	keys := make([][]byte, len(a.cfg.Secrets))
+	for i, s := range a.cfg.Secrets {
+		keys[i] = deriveKey([]byte(s), purposeExtension+purpose)
+	}
+	return keys
 }
