@@ -99,8 +99,13 @@ func (a *Auth[T]) handleExtensions(mux *http.ServeMux, exts []mountedExtension) 
 }
 
 // What an extension may use of the Auth besides [Auth.CompleteSignIn] and
-// the check cookies: its clock, its Limiter, the attempts it counts and
-// keys of its own derived from the secrets.
+// the check cookies: its adapter, its clock, its Limiter, the attempts it
+// counts and keys of its own derived from the secrets.
+
+// Adapter returns [Config.Adapter], or nil. An extension that stores
+// through one of the optional interfaces ([SecondFactorAdapter],
+// [PasskeyAdapter]) asserts it, and fails its Mount when it is missing.
+func (a *Auth[T]) Adapter() Adapter { return a.cfg.Adapter }
 
 // Now returns the time by [Config.Now], the clock the core reads.
 func (a *Auth[T]) Now() time.Time { return a.now() }

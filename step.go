@@ -61,6 +61,8 @@ type CredentialsStep[T any] interface {
 	// the session records after "pwd", such as ["otp", "mfa"]. An error
 	// wrapping [ErrStepFailed] is a wrong answer; any other error is a
 	// fault, answered 503 Busy. Both count against the Limiter's budgets.
+	// The error's text is logged as it is (it says why), so it must never
+	// hold what the client sent.
 	//
 	// [RFC 8176]: https://www.rfc-editor.org/rfc/rfc8176
 	VerifyStep(ctx context.Context, user *User[T], c *Credentials) (amr []string, err error)
@@ -149,7 +151,7 @@ func (a *Auth[T]) requireStep(w http.ResponseWriter, r *http.Request, user *User
 			a.logDecision(ctx, slog.LevelError, "authgate: sign-in failed", t.logAttrs("signin_error", "pending "+s.ID()+" step: "+err.Error())...)
 			return signInResult{status: http.StatusInternalServerError, url: a.url("/error", "error", CodeConfiguration)}, true
 		case err != nil:
-			a.logDecision(ctx, slog.LevelError, "authgate: sign-in failed", t.logAttrs("signin_error", s.ID()+" step: "+clip(err.Error()))...)
+			a.logDecision(ctx, slog.LevelError, "authgate: sign-in failed", t.logAttrs("signin_error", s.ID()+" step: "+err.Error())...)
 			return a.busy(), true
 		}
 		a.logDecision(ctx, slog.LevelInfo, "authgate: second step required", t.logAttrs("signin_step", s.ID()+" required")...)
@@ -184,11 +186,11 @@ func (a *Auth[T]) signInStep(w http.ResponseWriter, r *http.Request, b body, fie
 	switch {
 	case errors.Is(err, ErrStepFailed):
 		a.record(ctx, t, AttemptFailed)
-		a.logDecision(ctx, slog.LevelInfo, "authgate: sign-in failed", t.logAttrs("signin_failed", s.ID()+": "+clip(err.Error()))...)
+		a.logDecision(ctx, slog.LevelInfo, "authgate: sign-in failed", t.logAttrs("signin_failed", s.ID()+": "+err.Error())...)
 		return signInResult{status: http.StatusUnauthorized, url: a.url("/error", "error", CodeCredentialsSignin, "provider", "credentials")}
 	case err != nil:
 		// A fault, counted like Authorize's (see signIn).
-		a.logDecision(ctx, slog.LevelError, "authgate: sign-in failed", t.logAttrs("signin_error", s.ID()+" error: "+clip(err.Error()))...)
+		a.logDecision(ctx, slog.LevelError, "authgate: sign-in failed", t.logAttrs("signin_error", s.ID()+" error: "+err.Error())...)
 		return a.busy()
 	}
 	a.record(ctx, t, AttemptSucceeded)
