@@ -69,9 +69,9 @@ func normalizeCode(s string) string {
 type match int
 
 const (
-	noMatch match = iota
-	matched       // a step later than the last one used
-	replayed      // only a step already used (or older) matched
+	noMatch  match = iota
+	matched        // a step later than the last one used
+	replayed       // only a step already used (or older) matched
 )
 
 // matchStep returns the latest time step among now's and one either side

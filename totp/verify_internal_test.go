@@ -18,8 +18,8 @@ func TestRFC6238AppendixBVectors(t *testing.T) {
 		otp.AlgorithmSHA512: []byte(strings.Repeat("1234567890", 6) + "1234"),
 	}
 	vectors := []struct {
-		unix                  int64
-		step                  int64
+		unix                 int64
+		step                 int64
 		sha1, sha256, sha512 string
 	}{
 		{59, 0x1, "94287082", "46119246", "90693936"},
