@@ -69,6 +69,9 @@ type Options struct {
 	// authgate's in-memory ones.
 	Limiter     authgate.Limiter
 	Revocations authgate.RevocationStore
+	// RequireSecondFactor are the -require-2fa roles: their users see
+	// /admin only after signing in with a second factor (totp.go).
+	RequireSecondFactor []string
 }
 
 // newAuth is the demo's authgate: the deployment settings of o, and the
@@ -81,6 +84,7 @@ func (a *app) newAuth(o Options) (*authgate.Auth[Claims], error) {
 		return nil, err
 	}
 	store := a.store
+	a.mfa, a.mfaRoles = newTOTP(), o.RequireSecondFactor // the second factor (totp.go)
 	return authgate.New(authgate.Config[Claims]{
 		// The adapter (store.go): users, the accounts that sign them in (a
 		// username, a GitHub account), and the sessions, which the device
@@ -98,7 +102,10 @@ func (a *app) newAuth(o Options) (*authgate.Auth[Claims], error) {
 		Limiter: o.Limiter, Revocations: o.Revocations,
 		// "Sign in with …" (buildProviders, below): -oidc-issuer, GITHUB_ID.
 		Providers: o.Providers,
-		Logger:    o.Logger, Now: o.Now, Hasher: o.Hasher,
+		// A code from an authenticator app after the password, for users
+		// who turned it on at /account/2fa (totp.go).
+		Extensions: []authgate.Extension[Claims]{a.mfa},
+		Logger:     o.Logger, Now: o.Now, Hasher: o.Hasher,
 
 		// Our own login form replaces the built-in page; guards send
 		// anonymous browsers to /login?callbackUrl=….
@@ -185,7 +192,7 @@ func (a *app) mountAuth(mux *http.ServeMux) http.Handler {
 	// /callback/credentials, /signout, …
 	mux.Handle("/api/auth/", auth.Handler())
 	mux.Handle("GET /dashboard", auth.RequireAuth(http.HandlerFunc(a.dashboard)))
-	mux.Handle("GET /admin", auth.RequireRole("admin")(http.HandlerFunc(a.admin)))
+	mux.Handle("GET /admin", auth.RequireRole("admin")(a.requireSecondFactor(http.HandlerFunc(a.admin))))
 	// Signing out every device is sensitive: it needs a sign-in from the
 	// last 15 minutes (RequireFreshAuth), and, as an app route outside
 	// authgate's handler, Go's own CSRF defence for unsafe requests.

@@ -174,6 +174,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	oidcClientID := fs.String("oidc-client-id", "", "the demo's client `ID` at the -oidc-issuer")
 	format := fs.String("token-format", "authgate", "session token `format`: authgate, nextauth-v4 or authjs-v5")
 	devOIDC := fs.Bool("dev-oidc", false, "add \"Sign in with OpenID Connect\" through a development provider started on loopback, which signs everyone in as jane.doe without a password")
+	require2FA := fs.String("require-2fa", "", "comma-separated `roles` whose users see /admin only after signing in with a second factor (e.g. admin; those without one are sent to /account/2fa)")
 	if code := parseFlags(fs, args); code >= 0 {
 		return code
 	}
@@ -196,6 +197,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		SessionStrategy: *strategy,
 		StaticDir:       *static,
 		Logger:          logger,
+	}
+	for _, role := range strings.Split(*require2FA, ",") {
+		if role = strings.TrimSpace(role); role != "" {
+			opts.RequireSecondFactor = append(opts.RequireSecondFactor, role)
+		}
 	}
 	if err := checkSettings(opts); err != nil {
 		return fail("%v", err)

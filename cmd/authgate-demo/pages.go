@@ -16,6 +16,7 @@ import (
 	"net/http"
 
 	"github.com/authgate/authgate"
+	"github.com/authgate/authgate/totp"
 )
 
 //go:embed templates static
@@ -31,6 +32,9 @@ type app struct {
 	// formTargets their origins for the CSP's form-action (oauth.go).
 	providers   []loginProvider
 	formTargets string
+	// mfa is the second factor, mfaRoles the -require-2fa roles (totp.go).
+	mfa      *totp.Factor[Claims]
+	mfaRoles []string
 }
 
 // newApp builds the demo's whole HTTP handler.
@@ -40,7 +44,7 @@ func newApp(store *Store, o Options) (http.Handler, error) {
 	}
 	a := &app{store: store, log: o.Logger, pages: map[string]*template.Template{},
 		providers: loginProviders(o.Providers), formTargets: formTargets(context.Background(), o.Providers)}
-	for _, name := range []string{"login", "dashboard", "admin", "forbidden", "devices"} {
+	for _, name := range []string{"login", "dashboard", "admin", "forbidden", "devices", "totp"} {
 		t, err := template.ParseFS(assets, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, err
@@ -55,6 +59,7 @@ func newApp(store *Store, o Options) (http.Handler, error) {
 
 	mux := http.NewServeMux()
 	handler := a.mountAuth(mux) // authgate's endpoints and guards (auth.go)
+	a.mountTOTP(mux)            // the two-factor page (totp.go)
 	mux.HandleFunc("GET /login", a.login)
 	mux.HandleFunc("GET /api/me", a.me)
 	static, _ := fs.Sub(assets, "static")
@@ -89,6 +94,9 @@ type pageData struct {
 	Users                      []User
 	Devices                    []authgate.Device // devices: the user's sessions
 	Providers                  []loginProvider   // login: "Sign in with …"
+	// Step: login asks for the second step's code (TwoFactorRequired).
+	Step bool
+	TOTP *totpData // totp: the two-factor page
 }
 
 func (a *app) render(w http.ResponseWriter, r *http.Request, status int, name string, d pageData) {
@@ -106,7 +114,8 @@ func (a *app) render(w http.ResponseWriter, r *http.Request, status int, name st
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	// Pages show personal data and carry CSRF tokens: never cache them.
 	h.Set("Cache-Control", "no-store")
-	h.Set("Content-Security-Policy", "default-src 'self'; base-uri 'none'; form-action 'self'"+a.formTargets+"; frame-ancestors 'none'")
+	// img-src data: for the two-factor page's QR code.
+	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'"+a.formTargets+"; frame-ancestors 'none'")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Referrer-Policy", "same-origin")
 	h.Set("X-Content-Type-Options", "nosniff")
@@ -127,6 +136,9 @@ var signInErrors = map[string]string{
 	"OAuthCallback":     "The sign-in with that provider did not complete. Try again.",
 	"SessionRequired":   "Sign in to see that page.",
 	"FreshSignIn":       "Sign in again to do that: it needs a recent sign-in.",
+	// The second step (totp.go).
+	"TwoFactorRequired": "Enter the code from your authenticator app, or a recovery code.",
+	"TwoFactorExpired":  "That took too long. Sign in again.",
 }
 
 // login is GET /login: the sign-in form. static/login.js submits it the
@@ -140,6 +152,7 @@ func (a *app) login(w http.ResponseWriter, r *http.Request) {
 		d.CallbackURL = "/dashboard"
 	}
 	if code := q.Get("error"); code != "" {
+		d.Step = code == authgate.CodeTwoFactorRequired
 		d.Error = signInErrors[code]
 		if d.Error == "" {
 			d.Error = "Sign-in failed. Try again."
