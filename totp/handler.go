@@ -16,37 +16,37 @@ import (
 )
 
 // The JSON endpoints, under the Auth's base path and behind its
-// cross-origin check: GET /mfa/totp needs a session; the POSTs need a
-// sign-in no older than Config.FreshAuth (the Auth's RequireFreshAuth
-// guard, whose refusals go through its ErrorHandler) and the CSRF token
-// in a "csrfToken" field, as every sign-in POST does. Bodies are form or
-// JSON fields of strings, at most 4 KiB. Answers are JSON, never cached.
+// cross-origin check: GET /mfa/totp needs a session; the POSTs need the
+// CSRF token in a "csrfToken" field, as every sign-in POST does, and a
+// sign-in no older than Config.FreshAuth. Bodies are form or JSON fields
+// of strings, at most 4 KiB. Answers are JSON, never cached; errors are
+// {"error": code} with the codes of the core's device list
+// (unauthenticated, FreshAuthRequired, MissingCSRF, Busy, …).
 
 // maxBody bounds a request body.
 const maxBody = 4 << 10
 
 // routes returns the endpoints Mount serves.
 func (f *Factor[T]) routes() map[string]http.Handler {
-	fresh := f.auth.RequireFreshAuth(f.cfg.FreshAuth)
 	post := func(h func(w http.ResponseWriter, r *http.Request, form map[string]string)) http.Handler {
-		return fresh(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			noStore(w)
 			form, ok := readForm(w, r)
 			if !ok {
-				writeJSON(w, http.StatusBadRequest, map[string]string{"error": "bad_request"})
+				writeJSON(w, http.StatusBadRequest, map[string]string{"error": "BadRequest"})
 				return
 			}
 			// The double-submit token, as next-auth/react sends it; a
 			// request without a valid CSRF cookie gets a new one and fails.
 			if subtle.ConstantTimeCompare([]byte(form["csrfToken"]), []byte(f.auth.CSRFToken(w, r))) != 1 {
-				writeJSON(w, http.StatusForbidden, map[string]string{"error": "csrf"})
+				writeJSON(w, http.StatusForbidden, map[string]string{"error": "MissingCSRF"})
 				return
 			}
-			h(w, r, form)
-		}))
+			h(w, r, form) // the methods check the session and its freshness
+		})
 	}
 	return map[string]http.Handler{
-		"GET /mfa/totp": f.auth.RequireAuth(http.HandlerFunc(f.serveStatus)),
+		"GET /mfa/totp": http.HandlerFunc(f.serveStatus),
 		"POST /mfa/totp/setup": post(func(w http.ResponseWriter, r *http.Request, _ map[string]string) {
 			e, err := f.Setup(r)
 			if err != nil {
@@ -102,22 +102,25 @@ func (f *Factor[T]) writeChange(w http.ResponseWriter, c *Change, err error, ena
 // writeError answers err with its status and a code; never its text.
 func (f *Factor[T]) writeError(w http.ResponseWriter, err error) {
 	var te *ThrottleError
-	status, code := http.StatusServiceUnavailable, "unavailable"
+	status, code := http.StatusServiceUnavailable, "Busy"
 	switch {
 	case errors.As(err, &te):
 		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(te.RetryAfter.Seconds()))))
-		status, code = http.StatusTooManyRequests, "too_many_attempts"
+		status, code = http.StatusTooManyRequests, "TooManyAttempts"
 	case errors.Is(err, ErrInvalidCode):
-		status, code = http.StatusBadRequest, "invalid_code"
+		status, code = http.StatusBadRequest, "InvalidCode"
 	case errors.Is(err, ErrProofRequired):
-		status, code = http.StatusBadRequest, "code_required"
+		status, code = http.StatusBadRequest, "CodeRequired"
 	case errors.Is(err, ErrEnabled):
-		status, code = http.StatusConflict, "already_enabled"
+		status, code = http.StatusConflict, "AlreadyEnabled"
 	case errors.Is(err, ErrNotEnabled):
-		status, code = http.StatusConflict, "not_enabled"
+		status, code = http.StatusConflict, "NotEnabled"
 	case errors.Is(err, ErrNoSetup):
-		status, code = http.StatusConflict, "no_setup"
+		status, code = http.StatusConflict, "NoSetup"
 	case errors.Is(err, authgate.ErrStore) || errors.Is(err, authgate.ErrCallback) || errors.Is(err, authgate.ErrConfig):
+		w.Header().Set("Retry-After", "1")
+	case errors.Is(err, authgate.ErrFreshAuthRequired):
+		status, code = http.StatusUnauthorized, "FreshAuthRequired"
 	case errors.Is(err, authgate.ErrUnauthenticated):
 		status, code = http.StatusUnauthorized, "unauthenticated"
 	}
@@ -193,7 +196,7 @@ func noStore(w http.ResponseWriter) {
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	b, err := json.Marshal(v)
 	if err != nil {
-		status, b = http.StatusInternalServerError, []byte(`{"error":"unavailable"}`)
+		status, b = http.StatusInternalServerError, []byte(`{"error":"Busy"}`)
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)

@@ -23,8 +23,8 @@ import (
 //   - A user without any is sent to enrol: a browser navigation is
 //     redirected (303) to [Config.EnrolPath] with a callbackUrl back;
 //     everything else (and every request when EnrolPath is empty) gets 403
-//     {"error":"second_factor_required"}, with "enrolUrl" when set.
-//   - When the adapter cannot say, 503 {"error":"unavailable"}.
+//     {"error":"SecondFactorRequired"}, with "enrolUrl" when set.
+//   - When the adapter cannot say, 503 {"error":"Busy"}.
 func (f *Factor[T]) RequireSecondFactor(roles ...string) func(http.Handler) http.Handler {
 	if len(roles) == 0 || slices.Contains(roles, "") {
 		panic("totp: RequireSecondFactor needs at least one non-empty role")
@@ -42,7 +42,7 @@ func (f *Factor[T]) RequireSecondFactor(roles ...string) func(http.Handler) http
 			switch {
 			case err != nil:
 				noStore(w)
-				writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "unavailable"})
+				writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "Busy"})
 			case has:
 				strong.ServeHTTP(w, r) // refuses, as RequireAMR does
 			default:
@@ -67,7 +67,7 @@ func (f *Factor[T]) hasSecondFactor(r *http.Request, userID string) (bool, error
 func (f *Factor[T]) sendToEnrol(w http.ResponseWriter, r *http.Request) {
 	noStore(w)
 	if f.cfg.EnrolPath == "" {
-		writeJSON(w, http.StatusForbidden, map[string]string{"error": "second_factor_required"})
+		writeJSON(w, http.StatusForbidden, map[string]string{"error": "SecondFactorRequired"})
 		return
 	}
 	target := f.cfg.EnrolPath + "?callbackUrl=" + url.QueryEscape(r.URL.RequestURI())
@@ -76,5 +76,5 @@ func (f *Factor[T]) sendToEnrol(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, target, http.StatusSeeOther)
 		return
 	}
-	writeJSON(w, http.StatusForbidden, map[string]string{"error": "second_factor_required", "enrolUrl": target})
+	writeJSON(w, http.StatusForbidden, map[string]string{"error": "SecondFactorRequired", "enrolUrl": target})
 }

@@ -22,8 +22,8 @@ func TestRequireSecondFactor(t *testing.T) {
 			t.Fatalf("browser: %d %q, want 303 to /account/2fa?callbackUrl=%%2Fadmin", res.StatusCode, res.Header.Get("Location"))
 		}
 		res = c.get("/admin")
-		if res.StatusCode != 403 || !strings.Contains(res.body, `"error":"second_factor_required"`) || !strings.Contains(res.body, `"enrolUrl"`) {
-			t.Fatalf("API client: %d %s, want 403 second_factor_required with enrolUrl", res.StatusCode, res.body)
+		if res.StatusCode != 403 || !strings.Contains(res.body, `"error":"SecondFactorRequired"`) || !strings.Contains(res.body, `"enrolUrl"`) {
+			t.Fatalf("API client: %d %s, want 403 SecondFactorRequired with enrolUrl", res.StatusCode, res.body)
 		}
 	})
 	t.Run("a user without the role passes", func(t *testing.T) {

@@ -225,15 +225,15 @@ func TestEnrolmentNeedsAValidCodeAndAFreshSignIn(t *testing.T) {
 			if res := a.client().password("alice"); res.StatusCode != 200 {
 				t.Errorf("password sign-in before confirming: %d, want 200", res.StatusCode)
 			}
-			if res := c.api("/mfa/totp/confirm", map[string]string{"code": "123456"}); res.StatusCode != 400 || !strings.Contains(res.body, "invalid_code") {
-				t.Fatalf("confirm with a wrong code: %d %s, want 400 invalid_code", res.StatusCode, res.body)
+			if res := c.api("/mfa/totp/confirm", map[string]string{"code": "123456"}); res.StatusCode != 400 || !strings.Contains(res.body, `"InvalidCode"`) {
+				t.Fatalf("confirm with a wrong code: %d %s, want 400 InvalidCode", res.StatusCode, res.body)
 			}
 			if res := c.api("/mfa/totp/confirm", map[string]string{"code": code(t, setup.Secret, a.clk.Now()), "csrfToken": "forged"}); res.StatusCode != 403 {
 				t.Fatalf("confirm without the CSRF token: %d, want 403", res.StatusCode)
 			}
 			a.clk.Advance(totp.DefaultFreshAuth + time.Second)
-			if res := c.api("/mfa/totp/confirm", map[string]string{"code": code(t, setup.Secret, a.clk.Now())}); res.StatusCode != 401 {
-				t.Fatalf("confirm with a stale sign-in: %d %s, want 401", res.StatusCode, res.body)
+			if res := c.api("/mfa/totp/confirm", map[string]string{"code": code(t, setup.Secret, a.clk.Now())}); res.StatusCode != 401 || !strings.Contains(res.body, `"FreshAuthRequired"`) {
+				t.Fatalf("confirm with a stale sign-in: %d %s, want 401 FreshAuthRequired", res.StatusCode, res.body)
 			}
 			if res := c.api("/mfa/totp/setup", nil); res.StatusCode != 401 {
 				t.Fatalf("setup with a stale sign-in: %d, want 401", res.StatusCode)
@@ -300,8 +300,8 @@ func TestChangesOfferToEndTheOtherSessions(t *testing.T) {
 		t.Fatalf("a new recovery code: %d", res.StatusCode)
 	}
 
-	if res := c.api("/mfa/totp/disable", nil); res.StatusCode != 400 || !strings.Contains(res.body, "code_required") {
-		t.Fatalf("disable without a code: %d %s, want 400 code_required", res.StatusCode, res.body)
+	if res := c.api("/mfa/totp/disable", nil); res.StatusCode != 400 || !strings.Contains(res.body, `"CodeRequired"`) {
+		t.Fatalf("disable without a code: %d %s, want 400 CodeRequired", res.StatusCode, res.body)
 	}
 	a.clk.Advance(30 * time.Second)
 	res = c.api("/mfa/totp/disable", map[string]string{"code": code(t, e.secret, a.clk.Now())})
@@ -320,8 +320,8 @@ func TestRegenerateWithoutASecondFactorSignInNeedsACode(t *testing.T) {
 	var setup struct{ Secret string }
 	json.Unmarshal([]byte(c.api("/mfa/totp/setup", nil).body), &setup)
 	c.api("/mfa/totp/confirm", map[string]string{"code": code(t, setup.Secret, a.clk.Now())})
-	if res := c.api("/mfa/recovery/regenerate", nil); res.StatusCode != 400 || !strings.Contains(res.body, "code_required") {
-		t.Fatalf("regenerate in a password-only session: %d %s, want 400 code_required", res.StatusCode, res.body)
+	if res := c.api("/mfa/recovery/regenerate", nil); res.StatusCode != 400 || !strings.Contains(res.body, `"CodeRequired"`) {
+		t.Fatalf("regenerate in a password-only session: %d %s, want 400 CodeRequired", res.StatusCode, res.body)
 	}
 	a.clk.Advance(30 * time.Second)
 	if res := c.api("/mfa/recovery/regenerate", map[string]string{"code": code(t, setup.Secret, a.clk.Now())}); res.StatusCode != 200 {
