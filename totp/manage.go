@@ -118,6 +118,17 @@ func (f *Factor[T]) user(r *http.Request, fresh bool) (*authgate.Session[T], err
 	return s, nil
 }
 
+// stored returns r's session (requiring a recent sign-in when fresh is
+// set) and its user's stored factor, or nil when they have none.
+func (f *Factor[T]) stored(r *http.Request, fresh bool) (*authgate.Session[T], *authgate.SecondFactor, error) {
+	s, err := f.user(r, fresh)
+	if err != nil {
+		return nil, nil, err
+	}
+	sf, err := f.load(r.Context(), s.User.ID)
+	return s, sf, err
+}
+
 // throttled runs check as one attempt of r against the user's account in
 // the Auth's Limiter: refused while the budgets are spent, counted as a
 // failure unless check succeeds.
@@ -159,16 +170,9 @@ func (f *Factor[T]) otherSessions(r *http.Request) int {
 // Status reports the second factor of r's user. It needs a session, not a
 // recent sign-in.
 func (f *Factor[T]) Status(r *http.Request) (Status, error) {
-	s, err := f.user(r, false)
-	if err != nil {
+	_, sf, err := f.stored(r, false)
+	if err != nil || sf == nil {
 		return Status{}, err
-	}
-	sf, err := f.store.SecondFactor(r.Context(), s.User.ID)
-	switch {
-	case errors.Is(err, authgate.ErrNotFound):
-		return Status{}, nil
-	case err != nil:
-		return Status{}, fmt.Errorf("%w: second factor: %w", authgate.ErrStore, err)
 	}
 	return Status{Enabled: sf.Enabled, Pending: !sf.Enabled, RecoveryCodesLeft: len(sf.RecoveryCodes)}, nil
 }
@@ -180,16 +184,14 @@ func (f *Factor[T]) Status(r *http.Request) (Status, error) {
 // e-mail address, else its name, else its user id. It needs a recent
 // sign-in; an enabled factor must be disabled first ([ErrEnabled]).
 func (f *Factor[T]) Setup(r *http.Request) (*Enrolment, error) {
-	s, err := f.user(r, true)
-	if err != nil {
+	s, sf, err := f.stored(r, true)
+	switch {
+	case err != nil:
 		return nil, err
-	}
-	ctx, uid := r.Context(), s.User.ID
-	if on, err := f.Enabled(ctx, uid); err != nil {
-		return nil, err
-	} else if on {
+	case sf != nil && sf.Enabled:
 		return nil, ErrEnabled
 	}
+	ctx, uid := r.Context(), s.User.ID
 	label := s.User.Email
 	if label == "" {
 		label = s.User.Name
@@ -210,8 +212,8 @@ func (f *Factor[T]) Setup(r *http.Request) (*Enrolment, error) {
 	if err != nil {
 		return nil, err
 	}
-	sf := authgate.SecondFactor{TOTPSecret: seal(f.keys[0], uid, seed), Created: f.auth.Now().UTC()}
-	if err := f.store.SetSecondFactor(ctx, uid, sf); err != nil {
+	pending := authgate.SecondFactor{TOTPSecret: seal(f.keys[0], uid, seed), Created: f.auth.Now().UTC()}
+	if err := f.store.SetSecondFactor(ctx, uid, pending); err != nil {
 		return nil, fmt.Errorf("%w: store secret: %w", authgate.ErrStore, err)
 	}
 	return &Enrolment{Secret: key.Secret(), URL: key.URL(), QRCode: qr}, nil
@@ -237,31 +239,24 @@ func qrPNG(key *otp.Key) ([]byte, error) {
 // It needs a recent sign-in. Errors: [ErrNoSetup], [ErrEnabled],
 // [ErrInvalidCode].
 func (f *Factor[T]) Confirm(r *http.Request, code string) (*Change, error) {
-	s, err := f.user(r, true)
-	if err != nil {
-		return nil, err
-	}
-	ctx, uid := r.Context(), s.User.ID
-	sf, err := f.store.SecondFactor(ctx, uid)
+	s, sf, err := f.stored(r, true)
 	switch {
-	case errors.Is(err, authgate.ErrNotFound):
-		return nil, ErrNoSetup
 	case err != nil:
-		return nil, fmt.Errorf("%w: second factor: %w", authgate.ErrStore, err)
+		return nil, err
+	case sf == nil:
+		return nil, ErrNoSetup
 	case sf.Enabled:
 		return nil, ErrEnabled
 	}
+	uid := s.User.ID
 	seed, err := open(f.keys, uid, sf.TOTPSecret)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", authgate.ErrConfig, err)
 	}
-	if err := f.throttled(r, uid, func() error {
-		if normalizeCode(code) == "" {
-			return fmt.Errorf("%w: none given", ErrInvalidCode)
-		}
-		_, err := f.check(ctx, uid, sf, Proof{Code: code})
-		return err
-	}); err != nil {
+	if normalizeCode(code) == "" {
+		return nil, fmt.Errorf("%w: none given", ErrInvalidCode)
+	}
+	if err := f.prove(r, uid, sf, Proof{Code: code}); err != nil {
 		return nil, err
 	}
 	return f.storeCodes(r, uid, seed, sf)
@@ -288,25 +283,21 @@ func (f *Factor[T]) storeCodes(r *http.Request, uid string, seed []byte, sf *aut
 // Errors: [ErrNotEnabled], [ErrProofRequired], [ErrInvalidCode],
 // [*ThrottleError].
 func (f *Factor[T]) Disable(r *http.Request, p Proof) (*Change, error) {
-	s, err := f.user(r, true)
-	if err != nil {
-		return nil, err
-	}
-	ctx, uid := r.Context(), s.User.ID
-	sf, err := f.store.SecondFactor(ctx, uid)
+	s, sf, err := f.stored(r, true)
+	ctx := r.Context()
 	switch {
-	case errors.Is(err, authgate.ErrNotFound):
-		return nil, ErrNotEnabled
 	case err != nil:
-		return nil, fmt.Errorf("%w: second factor: %w", authgate.ErrStore, err)
+		return nil, err
+	case sf == nil:
+		return nil, ErrNotEnabled
 	case sf.Enabled && p == (Proof{}):
 		return nil, ErrProofRequired
 	case sf.Enabled:
-		if err := f.throttled(r, uid, func() error { _, err := f.check(ctx, uid, sf, p); return err }); err != nil {
+		if err := f.prove(r, s.User.ID, sf, p); err != nil {
 			return nil, err
 		}
 	}
-	if err := f.store.DeleteSecondFactor(ctx, uid); err != nil && !errors.Is(err, authgate.ErrNotFound) {
+	if err := f.store.DeleteSecondFactor(ctx, s.User.ID); err != nil && !errors.Is(err, authgate.ErrNotFound) {
 		return nil, fmt.Errorf("%w: delete second factor: %w", authgate.ErrStore, err)
 	}
 	return &Change{OtherSessions: f.otherSessions(r)}, nil
@@ -319,18 +310,14 @@ func (f *Factor[T]) Disable(r *http.Request, p Proof) (*Change, error) {
 // [ErrNotEnabled], [ErrProofRequired], [ErrInvalidCode],
 // [*ThrottleError].
 func (f *Factor[T]) RegenerateRecoveryCodes(r *http.Request, p Proof) (*Change, error) {
-	s, err := f.user(r, true)
-	if err != nil {
-		return nil, err
-	}
-	ctx, uid := r.Context(), s.User.ID
-	sf, err := f.store.SecondFactor(ctx, uid)
+	s, sf, err := f.stored(r, true)
 	switch {
-	case errors.Is(err, authgate.ErrNotFound) || (err == nil && !sf.Enabled):
-		return nil, ErrNotEnabled
 	case err != nil:
-		return nil, fmt.Errorf("%w: second factor: %w", authgate.ErrStore, err)
+		return nil, err
+	case sf == nil || !sf.Enabled:
+		return nil, ErrNotEnabled
 	}
+	uid := s.User.ID
 	seed, err := open(f.keys, uid, sf.TOTPSecret)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", authgate.ErrConfig, err)
@@ -339,11 +326,20 @@ func (f *Factor[T]) RegenerateRecoveryCodes(r *http.Request, p Proof) (*Change, 
 		if p == (Proof{}) {
 			return nil, ErrProofRequired
 		}
-		if err := f.throttled(r, uid, func() error { _, err := f.check(ctx, uid, sf, p); return err }); err != nil {
+		if err := f.prove(r, uid, sf, p); err != nil {
 			return nil, err
 		}
 	}
 	return f.storeCodes(r, uid, seed, sf)
+}
+
+// prove checks p against sf and uses it up, as one attempt the Limiter
+// counts.
+func (f *Factor[T]) prove(r *http.Request, uid string, sf *authgate.SecondFactor, p Proof) error {
+	return f.throttled(r, uid, func() error {
+		_, err := f.check(r.Context(), uid, sf, p)
+		return err
+	})
 }
 
 // Remove deletes the second factor of the user userID without any proof:

@@ -174,25 +174,29 @@ func (f *Factor[T]) VerifyStep(ctx context.Context, user *authgate.User[T], c *a
 // Enabled reports whether the user userID has confirmed a TOTP secret.
 // Errors wrap [authgate.ErrStore].
 func (f *Factor[T]) Enabled(ctx context.Context, userID string) (bool, error) {
+	sf, err := f.load(ctx, userID)
+	return sf != nil && sf.Enabled, err
+}
+
+// load returns the stored factor of userID, or nil when there is none.
+func (f *Factor[T]) load(ctx context.Context, userID string) (*authgate.SecondFactor, error) {
 	sf, err := f.store.SecondFactor(ctx, userID)
 	switch {
 	case errors.Is(err, authgate.ErrNotFound):
-		return false, nil
+		return nil, nil
 	case err != nil:
-		return false, fmt.Errorf("%w: second factor: %w", authgate.ErrStore, err)
+		return nil, fmt.Errorf("%w: second factor: %w", authgate.ErrStore, err)
 	}
-	return sf.Enabled, nil
+	return sf, nil
 }
 
 // verify checks p for the user userID, whose factor must be enabled.
 func (f *Factor[T]) verify(ctx context.Context, userID string, p Proof) ([]string, error) {
-	sf, err := f.store.SecondFactor(ctx, userID)
+	sf, err := f.load(ctx, userID)
 	switch {
-	case errors.Is(err, authgate.ErrNotFound):
-		return nil, ErrNotEnabled
 	case err != nil:
-		return nil, fmt.Errorf("%w: second factor: %w", authgate.ErrStore, err)
-	case !sf.Enabled:
+		return nil, err
+	case sf == nil || !sf.Enabled:
 		return nil, ErrNotEnabled
 	}
 	return f.check(ctx, userID, sf, p)
