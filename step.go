@@ -23,12 +23,14 @@ import (
 //     [Auth.SetCheckCookie], called "step", living 5 minutes) keeps the
 //     user Authorize returned, the throttled account and which step is
 //     pending. It is encrypted, HttpOnly, __Host- on https and, with
-//     [Config.Adapter], usable once.
+//     [Config.Adapter], usable once. A user too large for the cookie (4 KiB
+//     encoded) fails the sign-in with 500 Configuration.
 //  2. POST /callback/credentials with one of StepFields filled in (such as
 //     {code}) and the pending cookie. The password is not asked again and
 //     never checked: the request's "password" field is dropped. The
 //     attempt is throttled by the [Limiter] under the same account as the
-//     password (a known device's token counts as in step 1). VerifyStep
+//     password (the user's id when that account is ""; a known device's
+//     token counts as in step 1). VerifyStep
 //     checks the fields; a failure answers 401 CredentialsSignin and the
 //     pending cookie stays, so the user may try again until it expires.
 //     On success the pending cookie is used up and the user signs in
@@ -178,7 +180,13 @@ func (a *Auth[T]) signInStep(w http.ResponseWriter, r *http.Request, b body, fie
 		a.clearCheck(w, r, a.checkName(stepCookie))
 		return signInResult{status: http.StatusUnauthorized, url: a.url("/error", "error", CodeTwoFactorExpired)}
 	}
-	t, refused := a.throttle(ctx, r, p.Account)
+	// The password's account; a sign-in without one (Config.AccountKey
+	// said "") still counts its codes against the user.
+	key := p.Account
+	if key == "" {
+		key = "user:" + p.User.ID
+	}
+	t, refused := a.throttle(ctx, r, key)
 	if refused != nil {
 		return *refused
 	}
@@ -204,7 +212,7 @@ func (a *Auth[T]) signInStep(w http.ResponseWriter, r *http.Request, b body, fie
 		a.logDecision(ctx, slog.LevelWarn, "authgate: sign-in failed", t.logAttrs("signin_failed", "second step: "+err.Error())...)
 		return signInResult{status: http.StatusUnauthorized, url: a.url("/error", "error", CodeTwoFactorExpired)}
 	}
-	via := signInVia[T]{creds: &Credentials{ctx: ctx, fields: fields}, account: t.att.Account, device: t.devID,
+	via := signInVia[T]{creds: &Credentials{ctx: ctx, fields: fields}, account: p.Account, device: t.devID,
 		amr: append([]string{"pwd"}, amr...)}
 	redirect, err := a.signInUser(w, r, p.User, via, t.attrs)
 	return a.signedIn(w, r, b, redirect, err)
