@@ -182,7 +182,8 @@ func (a *Auth[T]) signedIn(w http.ResponseWriter, r *http.Request, b body, redir
 // and reported to [Events.SignIn]. It is for flows that authenticate the
 // user another way: signing in right after sign-up, a magic link, tests.
 // Unlike a password sign-in it sets no device token (a browser becomes a
-// known device of an account only by giving its password). Call it before
+// known device of an account only by giving its password, and its second
+// step when one is required). Call it before
 // writing the response body.
 //
 // When the SignIn callback denies the user, or answers [RedirectTo], no
