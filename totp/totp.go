@@ -36,8 +36,8 @@
 // Users manage their factor through JSON endpoints under the Auth's base
 // path (GET /mfa/totp, POST /mfa/totp/setup, /mfa/totp/confirm,
 // /mfa/totp/disable and /mfa/recovery/regenerate) or the same Go methods
-// ([Factor.Setup], [Factor.Confirm], …), each needing a recent sign-in;
-// [Factor.RequireSecondFactor] makes a role need one.
+// ([Factor.Setup], [Factor.Confirm], …); every change needs a recent
+// sign-in. [Factor.RequireSecondFactor] makes a role need a second factor.
 package totp
 
 import (
