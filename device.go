@@ -9,7 +9,9 @@ import (
 )
 
 // Device tokens: OWASP's "device cookies" against online guessing. A
-// browser that signs in with the right password gets a device token: a
+// browser that signs in with the right password (and, when a
+// CredentialsStep requires one, the right second step) gets a device
+// token: a
 // long-lived __Host- cookie, encrypted and authenticated under keys of its
 // own, naming the account it signed in to, the session subject and a
 // random device id. A later credentials sign-in that presents a valid

@@ -22,7 +22,11 @@ input,button{padding:.5rem;font-size:1rem}.error{color:#b00020}</style></head>
 {{if eq .Kind "signin"}}{{range .Providers}}<form method="post" action="{{.Action}}">
 <input type="hidden" name="csrfToken" value="{{$.CSRF}}"><input type="hidden" name="callbackUrl" value="{{$.Callback}}">
 <button type="submit" id="signin-{{.ID}}">Sign in with {{.Name}}</button></form>
-{{end}}{{if .Credentials}}{{if .Providers}}<hr>{{end}}<form method="post" action="{{.Action}}">
+{{end}}{{if .StepFields}}<form method="post" action="{{.Action}}">
+<input type="hidden" name="csrfToken" value="{{.CSRF}}">
+{{range .StepFields}}<label>{{.Label}} <input name="{{.Name}}" autocomplete="one-time-code"></label>
+{{end}}<button type="submit">Continue</button></form>
+{{else if .Credentials}}{{if .Providers}}<hr>{{end}}<form method="post" action="{{.Action}}">
 <input type="hidden" name="csrfToken" value="{{.CSRF}}">
 <label>Username <input name="username" autocomplete="username" required></label>
 <label>Password <input name="password" type="password" autocomplete="current-password" required></label>
@@ -41,6 +45,9 @@ type pageData struct {
 	Providers   []pageProvider
 	Callback    string
 	Credentials bool
+	// StepFields, when set, replace the credentials form: the second
+	// step of a sign-in (a [CredentialsStep]'s fields).
+	StepFields []StepField
 	// FormTargets widens the CSP's form-action: a provider button's POST
 	// is answered with a redirect to the provider, which form-action
 	// governs too.
@@ -64,6 +71,8 @@ var signInMessages = map[string]string{
 	CodeMissingCSRF:         "Your sign-in form expired. Please try again.",
 	CodeTooManyAttempts:     "Too many attempts. Please wait and try again.",
 	CodeBusy:                "The server is busy. Please try again.",
+	CodeTwoFactorRequired:   "Enter the code to finish signing in.",
+	CodeTwoFactorExpired:    "The sign-in took too long. Please sign in again.",
 }
 
 func (a *Auth[T]) renderPage(w http.ResponseWriter, status int, d pageData) {
@@ -102,6 +111,16 @@ func (a *Auth[T]) serveSignInPage(w http.ResponseWriter, r *http.Request) {
 	d := pageData{Kind: "signin", Title: "Sign in", Message: msg,
 		Action: a.url("/callback/credentials"), CSRF: a.ensureCSRF(w, r),
 		Callback: callback, Credentials: a.cfg.Authorize != nil}
+	if code == CodeTwoFactorRequired && d.Credentials {
+		// The password was right: the pending step's fields (the
+		// pending cookie says which step; any step's form will do).
+		for _, x := range a.cfg.Extensions {
+			if s, ok := x.(CredentialsStep[T]); ok {
+				d.StepFields = s.StepFields()
+				break
+			}
+		}
+	}
 	for _, p := range a.oauth.order {
 		d.Providers = append(d.Providers, pageProvider{ID: p.ID(), Name: p.Name(), Action: a.url("/signin/" + p.ID())})
 	}
@@ -134,6 +153,7 @@ var signInErrors = map[string]bool{
 	"EmailCreateAccount": true, "Callback": true, "OAuthAccountNotLinked": true, "EmailSignin": true,
 	CodeCredentialsSignin: true, "SessionRequired": true,
 	CodeMissingCSRF: true, CodeTooManyAttempts: true, CodeBusy: true,
+	CodeTwoFactorRequired: true, CodeTwoFactorExpired: true,
 }
 
 // serveError is GET /error?error=CODE, as NextAuth: sign-in codes go back

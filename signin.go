@@ -17,8 +17,68 @@ type signInResult struct {
 	retryAfter time.Duration
 }
 
+// busy is the answer to a sign-in the server cannot handle now: 503 Busy.
+func (a *Auth[T]) busy() signInResult {
+	return signInResult{status: http.StatusServiceUnavailable, url: a.url("/error", "error", CodeBusy), retryAfter: time.Second}
+}
+
+// throttled is a credentials attempt the Limiter let through.
+type throttled struct {
+	att   Attempt     // as the Limiter saw it: Device set in the device lane
+	devID string      // the valid device token's id presented for the account, even when demoted
+	attrs []slog.Attr // account, address (and lane) for the log
+}
+
+// logAttrs returns the log attributes of an event of t.
+func (t *throttled) logAttrs(event, reason string) []slog.Attr {
+	return append([]slog.Attr{slog.String("event", event), slog.String("reason", reason)}, t.attrs...)
+}
+
+// throttle asks the Limiter about an attempt of r against account, before
+// any check: a known device's when r presents a valid device token for
+// account, demoted to a stranger's when its account's devices used up
+// their budget. It returns the attempt, or the answer when it is refused.
+func (a *Auth[T]) throttle(ctx context.Context, r *http.Request, account string) (*throttled, *signInResult) {
+	t := &throttled{att: Attempt{Account: account, Addr: a.clientAddr(r), Time: a.now()}}
+	if dev, known := a.device(ctx, r, account, t.att.Time); known {
+		t.devID = dev.ID
+	}
+	t.att.Device = t.devID
+	t.attrs = []slog.Attr{slog.String("account", clip(t.att.Account)), slog.String("addr", clip(t.att.Addr))}
+	retry, err := a.cfg.Limiter.Allow(ctx, t.att)
+	if err == nil && retry > 0 && t.att.Device != "" {
+		// Devices that keep failing (or keep signing in) lose their
+		// standing: a stranger's, under the address's and account's
+		// budgets, until their budget refills.
+		a.logNoisy(ctx, noisyDevice, slog.LevelWarn, "authgate: known device signs in as a stranger", t.logAttrs("device_demoted", "its account's devices used up their budget")...)
+		t.att.Device = ""
+		retry, err = a.cfg.Limiter.Allow(ctx, t.att)
+	}
+	if t.att.Device != "" {
+		t.attrs = append(t.attrs, slog.String("lane", "device"))
+	}
+	if err != nil {
+		a.logDecision(ctx, slog.LevelError, "authgate: sign-in refused", t.logAttrs("signin_failed", "limiter: "+err.Error())...)
+		res := a.busy()
+		return nil, &res
+	}
+	if retry > 0 {
+		a.logDecision(ctx, slog.LevelWarn, "authgate: sign-in throttled", t.logAttrs("signin_throttled", "too many attempts")...)
+		return nil, &signInResult{status: http.StatusTooManyRequests, url: a.url("/error", "error", CodeTooManyAttempts), retryAfter: retry}
+	}
+	return t, nil
+}
+
+// record settles t with the Limiter; a failure is logged.
+func (a *Auth[T]) record(ctx context.Context, t *throttled, o Outcome) {
+	if err := a.cfg.Limiter.Record(ctx, t.att, o); err != nil {
+		a.logDecision(ctx, slog.LevelError, "authgate: limiter record failed", t.logAttrs("limiter_error", err.Error())...)
+	}
+}
+
 // signIn runs the credentials flow after the CSRF check:
-// throttle → Authorize (one password check) → signInUser. Every failure is
+// throttle → Authorize (one password check) → a second step, if an
+// extension requires one (step.go) → signInUser. Every failure is
 // logged once with its reason and answered with a code that reveals
 // nothing about which step failed for unknown vs known users.
 func (a *Auth[T]) signIn(w http.ResponseWriter, r *http.Request, b body) signInResult {
@@ -29,56 +89,26 @@ func (a *Auth[T]) signIn(w http.ResponseWriter, r *http.Request, b body) signInR
 			fields[k] = v
 		}
 	}
+	if a.credentialsStep("", fields) != nil {
+		return a.signInStep(w, r, b, fields)
+	}
 	creds := &Credentials{ctx: ctx, fields: fields, checker: a.checker}
-	att := Attempt{Account: a.accountKey(creds), Addr: a.clientAddr(r), Time: a.now()}
-	var devID string // the presented device token's id, when valid for the account
-	if dev, known := a.device(ctx, r, att.Account, att.Time); known {
-		devID = dev.ID
+	t, refused := a.throttle(ctx, r, a.accountKey(creds))
+	if refused != nil {
+		return *refused
 	}
-	att.Device = devID
-	base := []slog.Attr{slog.String("account", clip(att.Account)), slog.String("addr", clip(att.Addr))}
-	logAttrs := func(event, reason string) []slog.Attr {
-		return append([]slog.Attr{slog.String("event", event), slog.String("reason", reason)}, base...)
-	}
+	creds.lane = lane{device: t.att.Device != "", addr: t.att.AddrGroup(), account: t.att.Account}
 	failed := signInResult{status: http.StatusUnauthorized,
 		url: a.url("/error", "error", CodeCredentialsSignin, "provider", "credentials")}
-	busy := signInResult{status: http.StatusServiceUnavailable, url: a.url("/error", "error", CodeBusy), retryAfter: time.Second}
-
-	retry, err := a.cfg.Limiter.Allow(ctx, att)
-	if err == nil && retry > 0 && att.Device != "" {
-		// Devices that keep failing (or keep signing in) lose their
-		// standing: a stranger's, under the address's and account's
-		// budgets, until their budget refills.
-		a.logNoisy(ctx, noisyDevice, slog.LevelWarn, "authgate: known device signs in as a stranger", logAttrs("device_demoted", "its account's devices used up their budget")...)
-		att.Device = ""
-		retry, err = a.cfg.Limiter.Allow(ctx, att)
-	}
-	creds.lane = lane{device: att.Device != "", addr: att.AddrGroup(), account: att.Account}
-	if att.Device != "" {
-		base = append(base, slog.String("lane", "device"))
-	}
-	if err != nil {
-		a.logDecision(ctx, slog.LevelError, "authgate: sign-in refused", logAttrs("signin_failed", "limiter: "+err.Error())...)
-		return busy
-	}
-	if retry > 0 {
-		a.logDecision(ctx, slog.LevelWarn, "authgate: sign-in throttled", logAttrs("signin_throttled", "too many attempts")...)
-		return signInResult{status: http.StatusTooManyRequests, url: a.url("/error", "error", CodeTooManyAttempts), retryAfter: retry}
-	}
-	record := func(o Outcome) {
-		if err := a.cfg.Limiter.Record(ctx, att, o); err != nil {
-			a.logDecision(ctx, slog.LevelError, "authgate: limiter record failed", logAttrs("limiter_error", err.Error())...)
-		}
-	}
 
 	queueFull := func() signInResult {
 		if creds.shed {
-			record(AttemptShed) // its address floods the queue: it pays
+			a.record(ctx, t, AttemptShed) // its address floods the queue: it pays
 		} else {
-			record(AttemptNotChecked)
+			a.record(ctx, t, AttemptNotChecked)
 		}
-		a.logDecision(ctx, slog.LevelWarn, "authgate: sign-in refused", logAttrs("signin_busy", "password check queue full")...)
-		r := busy
+		a.logDecision(ctx, slog.LevelWarn, "authgate: sign-in refused", t.logAttrs("signin_busy", "password check queue full")...)
+		r := a.busy()
 		r.retryAfter = max(creds.retryAfter, time.Second)
 		return r
 	}
@@ -87,8 +117,8 @@ func (a *Auth[T]) signIn(w http.ResponseWriter, r *http.Request, b body) signInR
 	// client sent, so they leak nothing, and an over-long password must
 	// never match on its first 72 bytes.
 	if pw := creds.Password(); len(pw) > maxPasswordBytes {
-		record(AttemptFailed)
-		a.logDecision(ctx, slog.LevelInfo, "authgate: sign-in failed", logAttrs("signin_failed", "password over 72 bytes")...)
+		a.record(ctx, t, AttemptFailed)
+		a.logDecision(ctx, slog.LevelInfo, "authgate: sign-in failed", t.logAttrs("signin_failed", "password over 72 bytes")...)
 		return failed
 	}
 
@@ -105,31 +135,38 @@ func (a *Auth[T]) signIn(w http.ResponseWriter, r *http.Request, b body) signInR
 				return queueFull()
 			}
 		}
-		record(AttemptFailed)
+		a.record(ctx, t, AttemptFailed)
 		var ce *CredentialsError
 		switch {
 		case errors.As(err, &ce) && validCode(ce.Code):
-			a.logDecision(ctx, slog.LevelInfo, "authgate: sign-in failed", logAttrs("signin_failed", "authorize: "+ce.Code)...)
+			a.logDecision(ctx, slog.LevelInfo, "authgate: sign-in failed", t.logAttrs("signin_failed", "authorize: "+ce.Code)...)
 			failed.url = a.url("/error", "error", ce.Code, "provider", "credentials")
 		case err != nil:
 			// A fault, not a wrong password: say so (503), but the
 			// attempt stays counted, so an Authorize that reports wrong
 			// passwords as errors gives no free guesses.
-			a.logDecision(ctx, slog.LevelError, "authgate: sign-in failed", logAttrs("signin_error", "authorize error: "+clip(err.Error()))...)
-			return busy
+			a.logDecision(ctx, slog.LevelError, "authgate: sign-in failed", t.logAttrs("signin_error", "authorize error: "+clip(err.Error()))...)
+			return a.busy()
 		default:
-			a.logDecision(ctx, slog.LevelInfo, "authgate: sign-in failed", logAttrs("signin_failed", "invalid credentials")...)
+			a.logDecision(ctx, slog.LevelInfo, "authgate: sign-in failed", t.logAttrs("signin_failed", "invalid credentials")...)
 		}
 		return failed
 	}
-	record(AttemptSucceeded)
+	a.record(ctx, t, AttemptSucceeded)
+	if res, pending := a.requireStep(w, r, user, t); pending {
+		return res
+	}
+	redirect, err := a.signInUser(w, r, user, signInVia[T]{creds: creds, account: t.att.Account, device: t.devID, amr: []string{"pwd"}}, t.attrs)
+	return a.signedIn(w, r, b, redirect, err)
+}
 
-	redirect, err := a.signInUser(w, r, user, signInVia[T]{creds: creds, account: att.Account, device: devID, amr: []string{"pwd"}}, base)
+// signedIn answers a credentials sign-in by signInUser's outcome.
+func (a *Auth[T]) signedIn(w http.ResponseWriter, r *http.Request, b body, redirect string, err error) signInResult {
 	switch {
 	case errors.Is(err, ErrAccessDenied):
 		return signInResult{status: http.StatusForbidden, url: a.url("/error", "error", CodeAccessDenied)}
 	case errors.Is(err, ErrStore): // the new session could not be dated or stored
-		return busy
+		return a.busy()
 	case err != nil:
 		return signInResult{status: http.StatusInternalServerError, url: a.url("/error", "error", CodeConfiguration)}
 	case redirect != "":
@@ -145,7 +182,8 @@ func (a *Auth[T]) signIn(w http.ResponseWriter, r *http.Request, b body) signInR
 // and reported to [Events.SignIn]. It is for flows that authenticate the
 // user another way: signing in right after sign-up, a magic link, tests.
 // Unlike a password sign-in it sets no device token (a browser becomes a
-// known device of an account only by giving its password). Call it before
+// known device of an account only by giving its password, and its second
+// step when one is required). Call it before
 // writing the response body.
 //
 // When the SignIn callback denies the user, or answers [RedirectTo], no

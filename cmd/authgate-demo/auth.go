@@ -76,6 +76,9 @@ type Options struct {
 	// Email is the e-mail extension (email.go): sign-in links and
 	// "forgot password"; nil leaves them off.
 	Email *email.Extension[Claims]
+	// RequireSecondFactor are the -require-2fa roles: their users see
+	// /admin only after signing in with a second factor (totp.go).
+	RequireSecondFactor []string
 }
 
 // newAuth is the demo's authgate: the deployment settings of o, and the
@@ -93,6 +96,8 @@ func (a *app) newAuth(o Options) (*authgate.Auth[Claims], error) {
 	if o.Email != nil {
 		extensions = append(extensions, o.Email)
 	}
+	a.mfa, a.mfaRoles = newTOTP(), o.RequireSecondFactor // the second factor (totp.go)
+	extensions = append(extensions, a.mfa)
 	return authgate.New(authgate.Config[Claims]{
 		// The adapter (store.go): users, the accounts that sign them in (a
 		// username, a GitHub account), and the sessions, which the device
@@ -111,8 +116,10 @@ func (a *app) newAuth(o Options) (*authgate.Auth[Claims], error) {
 		// "Sign in with …" (buildProviders, below): -oidc-issuer, GITHUB_ID.
 		Providers: o.Providers,
 
-		// Further ways to sign in: a link by e-mail (-smtp) and passkeys
-		// (passkey.go: the device's screen lock, no password typed).
+		// Further ways to sign in: a link by e-mail (-smtp), passkeys
+		// (passkey.go: the device's screen lock, no password typed), and a
+		// code from an authenticator app after the password, for users who
+		// turned it on at /account/2fa (totp.go).
 		Extensions: append(extensions, a.passkeyExtensions()...),
 		Logger:     o.Logger, Now: o.Now, Hasher: o.Hasher,
 
@@ -204,7 +211,7 @@ func (a *app) mountAuth(mux *http.ServeMux) http.Handler {
 	// /callback/credentials, /signout, …
 	mux.Handle("/api/auth/", auth.Handler())
 	mux.Handle("GET /dashboard", auth.RequireAuth(http.HandlerFunc(a.dashboard)))
-	mux.Handle("GET /admin", auth.RequireRole("admin")(http.HandlerFunc(a.admin)))
+	mux.Handle("GET /admin", auth.RequireRole("admin")(a.requireSecondFactor(http.HandlerFunc(a.admin))))
 	// Signing out every device is sensitive: it needs a sign-in from the
 	// last 15 minutes (RequireFreshAuth), and, as an app route outside
 	// authgate's handler, Go's own CSRF defence for unsafe requests.

@@ -185,6 +185,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	smtpURL := fs.String("smtp", "", "send sign-in and password reset links through the SMTP server at `URL` (smtp://user:pass@host:port; default $SMTP_URL)")
 	emailFrom := fs.String("email-from", "", "the `address` links are mailed from (with -smtp)")
 	devOIDC := fs.Bool("dev-oidc", false, "add \"Sign in with OpenID Connect\" through a development provider started on loopback, which signs everyone in as jane.doe without a password")
+	require2FA := fs.String("require-2fa", "", "comma-separated `roles` whose users see /admin only after signing in with a second factor (e.g. admin; those without one are sent to /account/2fa)")
 	if code := parseFlags(fs, args); code >= 0 {
 		return code
 	}
@@ -207,6 +208,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		SessionStrategy: *strategy,
 		StaticDir:       *static,
 		Logger:          logger,
+	}
+	for _, role := range strings.Split(*require2FA, ",") {
+		if role = strings.TrimSpace(role); role != "" {
+			opts.RequireSecondFactor = append(opts.RequireSecondFactor, role)
+		}
 	}
 	if err := checkSettings(opts); err != nil {
 		return fail("%v", err)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/authgate/authgate"
 	"github.com/authgate/authgate/passkey"
+	"github.com/authgate/authgate/totp"
 )
 
 //go:embed templates static
@@ -35,6 +36,9 @@ type app struct {
 	// passkeys is the passkey extension (passkey.go).
 	passkeys   *passkey.Passkeys[Claims]
 	emailLinks bool // the e-mail extension is on (email.go)
+	// mfa is the second factor, mfaRoles the -require-2fa roles (totp.go).
+	mfa      *totp.Factor[Claims]
+	mfaRoles []string
 }
 
 // newApp builds the demo's whole HTTP handler.
@@ -45,7 +49,7 @@ func newApp(store *Store, o Options) (http.Handler, error) {
 	a := &app{store: store, log: o.Logger, pages: map[string]*template.Template{},
 		providers: loginProviders(o.Providers), formTargets: formTargets(context.Background(), o.Providers),
 		emailLinks: o.Email != nil}
-	for _, name := range []string{"login", "dashboard", "admin", "forbidden", "devices", "passkeys"} {
+	for _, name := range []string{"login", "dashboard", "admin", "forbidden", "devices", "passkeys", "totp"} {
 		files := []string{"templates/layout.html", "templates/" + name + ".html"}
 		if name == "login" {
 			files = append(files, "templates/email.html") // "E-mail me a link" (email.go)
@@ -66,6 +70,7 @@ func newApp(store *Store, o Options) (http.Handler, error) {
 	mux := http.NewServeMux()
 	handler := a.mountAuth(mux) // authgate's endpoints and guards (auth.go)
 	a.mountPasskeys(mux)        // "Your passkeys" (passkey.go)
+	a.mountTOTP(mux)            // the two-factor page (totp.go)
 	mux.HandleFunc("GET /login", a.login)
 	mux.HandleFunc("GET /api/me", a.me)
 	static, _ := fs.Sub(assets, "static")
@@ -103,6 +108,9 @@ type pageData struct {
 	Passkeys                   []passkey.Credential // passkeys: the user's passkeys
 	PasskeysOn                 bool                 // passkey buttons (passkey.go)
 	EmailLinks                 bool                 // login: "E-mail me a link", "Forgot password?"
+	// Step: login asks for the second step's code (TwoFactorRequired).
+	Step bool
+	TOTP *totpData // totp: the two-factor page
 }
 
 func (a *app) render(w http.ResponseWriter, r *http.Request, status int, name string, d pageData) {
@@ -121,7 +129,8 @@ func (a *app) render(w http.ResponseWriter, r *http.Request, status int, name st
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	// Pages show personal data and carry CSRF tokens: never cache them.
 	h.Set("Cache-Control", "no-store")
-	h.Set("Content-Security-Policy", "default-src 'self'; base-uri 'none'; form-action 'self'"+a.formTargets+"; frame-ancestors 'none'")
+	// img-src data: for the two-factor page's QR code.
+	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'"+a.formTargets+"; frame-ancestors 'none'")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Referrer-Policy", "same-origin")
 	h.Set("X-Content-Type-Options", "nosniff")
@@ -143,6 +152,9 @@ var signInErrors = map[string]string{
 	"SessionRequired":   "Sign in to see that page.",
 	"FreshSignIn":       "Sign in again to do that: it needs a recent sign-in.",
 	"EmailSignin":       "That is not an e-mail address a link can be sent to.",
+	// The second step (totp.go).
+	"TwoFactorRequired": "Enter the code from your authenticator app, or a recovery code.",
+	"TwoFactorExpired":  "That took too long. Sign in again.",
 }
 
 // login is GET /login: the sign-in form. static/login.js submits it the
@@ -156,6 +168,7 @@ func (a *app) login(w http.ResponseWriter, r *http.Request) {
 		d.CallbackURL = "/dashboard"
 	}
 	if code := q.Get("error"); code != "" {
+		d.Step = code == authgate.CodeTwoFactorRequired
 		d.Error = signInErrors[code]
 		if d.Error == "" {
 			d.Error = "Sign-in failed. Try again."

@@ -10,6 +10,9 @@
   const button = document.getElementById("submit")
   const messages = {
     CredentialsSignin: "Wrong username or password.",
+    TwoFactorRequired: "Enter the code from your authenticator app, or a recovery code.",
+    TwoFactorExpired: "That took too long. Sign in again.",
+    WrongCode: "That code is not right (or was used already). Try the current one.",
     TooManyAttempts: "Too many attempts. Wait a minute, then try again.",
     Busy: "The server is busy. Try again in a moment.",
     MissingCSRF: "The form expired. Reload the page and try again.",
@@ -48,6 +51,18 @@
     })
   })
 
+  // The second step (totp.go): after a right password the server answers
+  // TwoFactorRequired and the form asks for the code instead; a disabled
+  // fieldset's inputs are not sent, so the password is sent once.
+  const passwordFields = document.getElementById("password-fields")
+  const stepFields = document.getElementById("step-fields")
+  function showStep(step) {
+    passwordFields.hidden = passwordFields.disabled = step
+    stepFields.hidden = stepFields.disabled = !step
+    document.getElementById(step ? "code" : "password").focus()
+    if (!step) document.getElementById("password").value = ""
+  }
+
   form.addEventListener("submit", async function (event) {
     event.preventDefault()
     errorLine.textContent = ""
@@ -63,10 +78,15 @@
         body: body,
       })
       const data = await res.json()
-      const error = data.url ? new URL(data.url).searchParams.get("error") : "Default"
+      let error = data.url ? new URL(data.url).searchParams.get("error") : "Default"
       if (res.ok && !error) {
         window.location.assign(data.url)
         return
+      }
+      if (error === "TwoFactorRequired" || error === "TwoFactorExpired") {
+        showStep(error === "TwoFactorRequired")
+      } else if (!stepFields.disabled && error === "CredentialsSignin") {
+        error = "WrongCode"
       }
       errorLine.textContent = messages[error] || "Sign-in failed. Try again."
     } catch (e) {

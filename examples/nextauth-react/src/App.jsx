@@ -17,17 +17,23 @@ export default function App() {
     getProviders().then((all) => setOAuthProviders(Object.values(all ?? {}).filter((p) => p.type === "oauth")))
   }, [])
 
+  // A user with a second factor signs in in two steps: the password
+  // resolves to error "TwoFactorRequired", then the code (or a recovery
+  // code) goes through the same signIn("credentials", …).
+  const [step, setStep] = useState(false)
+
   async function onSubmit(event) {
     event.preventDefault()
     const form = new FormData(event.currentTarget)
     // redirect:false → resolves to {error, status, ok, url} instead of
     // navigating; a wrong password gives ok:false, error:"CredentialsSignin".
-    const result = await signIn("credentials", {
-      username: form.get("username"),
-      password: form.get("password"),
-      redirect: false,
-    })
+    const fields = step
+      ? form.get("recoveryCode") ? { recoveryCode: form.get("recoveryCode") } : { code: form.get("code") }
+      : { username: form.get("username"), password: form.get("password") }
+    const result = await signIn("credentials", { ...fields, redirect: false })
     setSignInResult(result)
+    if (result?.error === "TwoFactorRequired") setStep(true)
+    if (result?.ok || result?.error === "TwoFactorExpired") setStep(false)
   }
 
   async function onUpdate() {
@@ -69,13 +75,27 @@ export default function App() {
         </section>
       ) : (
         <form className="card" onSubmit={onSubmit}>
-          <label>
-            Username <input id="username" name="username" autoComplete="username" required />
-          </label>
-          <label>
-            Password{" "}
-            <input id="password" name="password" type="password" autoComplete="current-password" required />
-          </label>
+          {step ? (
+            <>
+              <label>
+                Code from your authenticator app{" "}
+                <input id="code" name="code" inputMode="numeric" autoComplete="one-time-code" />
+              </label>
+              <label>
+                Or a recovery code <input id="recovery-code" name="recoveryCode" autoComplete="off" />
+              </label>
+            </>
+          ) : (
+            <>
+              <label>
+                Username <input id="username" name="username" autoComplete="username" required />
+              </label>
+              <label>
+                Password{" "}
+                <input id="password" name="password" type="password" autoComplete="current-password" required />
+              </label>
+            </>
+          )}
           <button id="signin" type="submit">
             Sign in
           </button>
