@@ -179,6 +179,8 @@ func (a *Auth[T]) serveError(w http.ResponseWriter, r *http.Request) {
 		status, msg = http.StatusForbidden, "You do not have permission to sign in."
 	case "verification":
 		status, msg = http.StatusForbidden, "The sign in link is no longer valid."
+	case "webauthnverificationerror":
+		status, msg = http.StatusForbidden, "The passkey could not be verified. Try again, or sign in another way."
 	}
 	a.renderPage(w, status, pageData{Kind: "error", Title: "Error", Message: msg, Action: a.url("/signin")})
 }

@@ -88,6 +88,7 @@ func TestProtocolEndpoints(t *testing.T) {
 		{"A sign-in error goes back to the sign-in page", "GET", "/api/auth/error?error=CredentialsSignin", 302, ""},
 		{"AccessDenied renders with 403", "GET", "/api/auth/error?error=AccessDenied", 403, "permission"},
 		{"Configuration renders with 500", "GET", "/api/auth/error?error=Configuration", 500, "configuration"},
+		{"A passkey that did not verify renders with 403", "GET", "/api/auth/error?error=WebAuthnVerificationError", 403, "passkey could not be verified"},
 		{"Client logs are accepted and ignored", "POST", "/api/auth/_log", 200, "{}"},
 		{"GET on the credentials callback is 405", "GET", "/api/auth/callback/credentials", 405, ""},
 		{"GET on _log is 405", "GET", "/api/auth/_log", 405, ""},
